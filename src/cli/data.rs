@@ -1,0 +1,368 @@
+//! `mlops data add|status|diff|list|show|verify`.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use crate::cli::{print_json, Globals};
+use crate::dataset::{ops, version};
+use crate::term;
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    #[command(subcommand)]
+    sub: Sub,
+}
+
+#[derive(clap::Subcommand, Debug)]
+enum Sub {
+    /// Hash files or folders, record a dataset version and pin it in mlops.lock.
+    Add(AddArgs),
+    /// Working files against mlops.lock; exit 1 when something differs.
+    Status(StatusArgs),
+    /// Files (and rows/columns of tables) that changed between two versions.
+    Diff(DiffArgs),
+    /// Every dataset with its latest version.
+    List,
+    /// A dataset's versions, or one version in detail (`name@v`).
+    Show(ShowArgs),
+    /// Re-hash the files on disk against a recorded version; exit 1 on mismatch.
+    Verify(VerifyArgs),
+}
+
+#[derive(clap::Args, Debug)]
+struct AddArgs {
+    /// Files or folders inside the repository.
+    #[arg(required = true)]
+    paths: Vec<PathBuf>,
+    /// The dataset's name (default: the first path's name).
+    #[arg(long)]
+    name: Option<String>,
+    /// Where the data came from (a query, a vendor drop, a URL).
+    #[arg(long)]
+    source: Option<String>,
+}
+
+#[derive(clap::Args, Debug)]
+struct StatusArgs {
+    /// Only this dataset.
+    name: Option<String>,
+}
+
+#[derive(clap::Args, Debug)]
+struct DiffArgs {
+    /// `name[@version]`; alone, compared with the version before it.
+    from: String,
+    /// `name@version` to compare with.
+    to: Option<String>,
+}
+
+#[derive(clap::Args, Debug)]
+struct ShowArgs {
+    /// `name` or `name@version` (`latest`, `3`, or an id prefix).
+    spec: String,
+}
+
+#[derive(clap::Args, Debug)]
+struct VerifyArgs {
+    /// `name` or `name@version` (default: the version pinned in mlops.lock).
+    spec: String,
+}
+
+pub fn run(g: &Globals, args: Args) -> anyhow::Result<ExitCode> {
+    let store = g.store()?;
+    match args.sub {
+        Sub::Add(a) => {
+            let out = ops::add(
+                &store,
+                &g.dir,
+                &a.paths,
+                a.name.as_deref(),
+                a.source,
+                g.quiet,
+            )?;
+            if g.json {
+                print_json(&out)?;
+            } else if !g.quiet {
+                for w in &out.warnings {
+                    eprintln!("warning: {w}");
+                }
+                if out.unchanged {
+                    println!(
+                        "dataset {} unchanged: {} file(s), {} bytes, already recorded as {}",
+                        out.name, out.version.file_count, out.version.bytes, out.id
+                    );
+                } else {
+                    println!(
+                        "dataset {}: {} file(s), {} bytes, root {} recorded as {}",
+                        out.name,
+                        out.version.file_count,
+                        out.version.bytes,
+                        out.version.root,
+                        out.id
+                    );
+                }
+                println!("hashed {} file(s) ({} bytes), {} unchanged from the cache, in {:.2}s; pinned in mlops.lock", out.hashed_files, out.hashed_bytes, out.cached_files, out.seconds);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Sub::Status(a) => {
+            let st = ops::status(&store, a.name.as_deref(), g.quiet)?;
+            let clean = st.iter().all(|s| s.clean);
+            if g.json {
+                print_json(&st)?;
+            } else if st.is_empty() {
+                println!("no datasets are pinned in mlops.lock");
+            } else {
+                for s in &st {
+                    if s.clean {
+                        println!("{}: clean", s.name);
+                        continue;
+                    }
+                    println!(
+                        "{}: changed since {}",
+                        s.name,
+                        &s.version[..19.min(s.version.len())]
+                    );
+                    for f in &s.diff.added {
+                        println!("  added:    {}", f.path);
+                    }
+                    for f in &s.diff.removed {
+                        println!("  removed:  {}", f.path);
+                    }
+                    for (old, _) in &s.diff.modified {
+                        println!("  modified: {}", old.path);
+                    }
+                }
+            }
+            Ok(if clean {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            })
+        }
+        Sub::Diff(a) => {
+            let d = ops::diff(&store, &a.from, a.to.as_deref())?;
+            if g.json {
+                print_json(&d)?;
+            } else {
+                println!("{} → {}", d.from, d.to);
+                if d.files.is_empty() {
+                    println!("no file changes");
+                }
+                for f in &d.files.added {
+                    println!("  added:    {} ({} bytes)", f.path, f.size);
+                }
+                for f in &d.files.removed {
+                    println!("  removed:  {} ({} bytes)", f.path, f.size);
+                }
+                for (old, new) in &d.files.modified {
+                    println!(
+                        "  modified: {} ({} → {} bytes)",
+                        old.path, old.size, new.size
+                    );
+                }
+                for (path, t) in &d.tables {
+                    println!("  table {path}: {}", summarize_profile_diff(t));
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Sub::List => {
+            let l = ops::list(&store)?;
+            if g.json {
+                print_json(&l)?;
+            } else if l.is_empty() {
+                println!("no datasets");
+            } else {
+                let rows = l
+                    .iter()
+                    .map(|d| {
+                        vec![
+                            d.name.clone(),
+                            d.versions.to_string(),
+                            crate::record::hex_of(&d.latest)[..12].to_string(),
+                            d.files.to_string(),
+                            d.bytes.to_string(),
+                            d.created_at.clone(),
+                            match &d.pinned {
+                                Some(p) if p == &d.latest => "latest".into(),
+                                Some(p) => crate::record::hex_of(p)[..12].to_string(),
+                                None => "—".into(),
+                            },
+                        ]
+                    })
+                    .collect();
+                println!(
+                    "{}",
+                    term::table(
+                        &["dataset", "versions", "latest", "files", "bytes", "recorded", "pinned"],
+                        rows
+                    )
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Sub::Show(a) => {
+            let (name, sel) = ops::split_spec(&a.spec);
+            let (history, vs) = ops::versions_of(&store, name)?;
+            if sel.is_none() {
+                if g.json {
+                    let out: Vec<_> = vs.iter().map(|v| serde_json::json!({"id": v.record.id(), "created_at": v.record.created_at(), "actor": v.record.actor(), "version": v.body})).collect();
+                    print_json(&out)?;
+                } else {
+                    let rows = vs
+                        .iter()
+                        .enumerate()
+                        .map(|(i, v)| {
+                            vec![
+                                (i + 1).to_string(),
+                                v.record.short_id().to_string(),
+                                v.record.created_at().to_string(),
+                                v.record.actor().to_string(),
+                                v.body.file_count.to_string(),
+                                v.body.bytes.to_string(),
+                                v.body
+                                    .profiles
+                                    .iter()
+                                    .map(|p| format!("{}: {} rows", p.path, p.rows))
+                                    .collect::<Vec<_>>()
+                                    .join("; "),
+                            ]
+                        })
+                        .collect();
+                    println!(
+                        "{}",
+                        term::table(
+                            &["#", "id", "recorded", "by", "files", "bytes", "tables"],
+                            rows
+                        )
+                    );
+                }
+                return Ok(ExitCode::SUCCESS);
+            }
+            let v = version::select(name, &vs, sel)?;
+            let manifest = v.manifest(&store, &history)?;
+            let profiles = v.profiles(&store, &history)?;
+            if g.json {
+                print_json(
+                    &serde_json::json!({"id": v.record.id(), "created_at": v.record.created_at(), "actor": v.record.actor(), "version": v.body, "files": manifest, "profiles": profiles}),
+                )?;
+            } else {
+                println!("dataset   {}", v.body.name);
+                println!("version   {}", v.record.id());
+                println!(
+                    "recorded  {} by {}",
+                    v.record.created_at(),
+                    v.record.actor()
+                );
+                println!("paths     {}", v.body.paths.join(", "));
+                println!("files     {} ({} bytes)", v.body.file_count, v.body.bytes);
+                println!("root      {}", v.body.root);
+                if let Some(s) = &v.body.source {
+                    println!("source    {s}");
+                }
+                println!();
+                for f in manifest.iter().take(20) {
+                    println!("  {}  {}  {}", f.sha256, f.size, f.path);
+                }
+                if manifest.len() > 20 {
+                    println!("  … {} more (--json lists all)", manifest.len() - 20);
+                }
+                for (path, p) in &profiles {
+                    println!("\n{path}: {} rows", p.rows);
+                    let rows = p
+                        .columns
+                        .iter()
+                        .map(|c| {
+                            vec![
+                                c.name.clone(),
+                                format!("{:?}", c.dtype).to_lowercase(),
+                                c.null_share
+                                    .map(|x| format!("{:.1}%", 100.0 * x))
+                                    .unwrap_or_default(),
+                                c.distinct.to_string(),
+                                c.numeric
+                                    .as_ref()
+                                    .map(|n| {
+                                        format!(
+                                            "{} .. {} (mean {})",
+                                            crate::run::query::short_number(n.min),
+                                            crate::run::query::short_number(n.max),
+                                            crate::run::query::short_number(n.mean)
+                                        )
+                                    })
+                                    .unwrap_or_else(|| {
+                                        c.categories
+                                            .as_ref()
+                                            .map(|k| {
+                                                k.top
+                                                    .iter()
+                                                    .take(3)
+                                                    .map(|(v, n)| format!("{v}: {n}"))
+                                                    .collect::<Vec<_>>()
+                                                    .join(", ")
+                                            })
+                                            .unwrap_or_default()
+                                    }),
+                            ]
+                        })
+                        .collect();
+                    println!(
+                        "{}",
+                        term::table(&["column", "type", "nulls", "distinct", "values"], rows)
+                    );
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Sub::Verify(a) => {
+            let (name, sel) = ops::split_spec(&a.spec);
+            let (v, bad) = ops::verify(&store, name, sel, g.quiet)?;
+            if g.json {
+                print_json(
+                    &serde_json::json!({"dataset": name, "version": v.record.id(), "ok": bad.is_empty(), "mismatches": bad}),
+                )?;
+            } else if bad.is_empty() {
+                println!(
+                    "{name}: all {} file(s) match {}",
+                    v.body.file_count,
+                    v.record.id()
+                );
+            } else {
+                for m in &bad {
+                    match &m.actual {
+                        Some(h) => {
+                            println!("MISMATCH {}: expected {}, found {h}", m.path, m.expected)
+                        }
+                        None => println!("MISSING  {}: expected {}", m.path, m.expected),
+                    }
+                }
+                println!(
+                    "{name}: {} of {} file(s) do not match {}",
+                    bad.len(),
+                    v.body.file_count,
+                    v.record.id()
+                );
+            }
+            Ok(if bad.is_empty() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            })
+        }
+    }
+}
+
+fn summarize_profile_diff(d: &crate::dataset::profile::ProfileDiff) -> String {
+    let mut parts = vec![format!("rows {} → {}", d.rows.0, d.rows.1)];
+    if !d.added.is_empty() {
+        parts.push(format!("new columns: {}", d.added.join(", ")));
+    }
+    if !d.removed.is_empty() {
+        parts.push(format!("removed columns: {}", d.removed.join(", ")));
+    }
+    for (c, a, b) in &d.retyped {
+        parts.push(format!("`{c}` {a:?} → {b:?}"));
+    }
+    parts.join("; ")
+}

@@ -1,0 +1,137 @@
+//! The command line: parse arguments, resolve them into plain settings, call
+//! the library, print. Nothing here decides what a record contains.
+
+mod config;
+mod data;
+mod demo;
+mod init;
+mod log;
+mod model;
+mod note;
+mod promote;
+mod runs;
+mod track;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use clap::{Parser, Subcommand};
+
+use crate::store::Store;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "mlops",
+    version,
+    about = "Git-native MLOps: track runs, version data, promote models, watch drift, write audit reports — in your own git repository",
+    propagate_version = true
+)]
+pub struct Cli {
+    /// Run as if started in this directory (like `git -C`).
+    #[arg(short = 'C', global = true, value_name = "PATH")]
+    pub dir: Option<PathBuf>,
+    /// Print machine-readable JSON instead of tables.
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// Print nothing but results and errors; no progress bars.
+    #[arg(long, short = 'q', global = true)]
+    pub quiet: bool,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Set up mlops in this git repository: `mlops.toml`, CI workflows, report templates.
+    Init(init::Args),
+    /// Version data: add, status, diff, list, show, verify.
+    Data(data::Args),
+    /// Run a training command and record it: params, metrics, data, code, artifacts.
+    Track(track::Args),
+    /// List, show, compare and amend tracked runs.
+    Runs(runs::Args),
+    /// The model registry: register versions, the inventory, history.
+    Model(model::Args),
+    /// Check a model version against its stage's gates and record the promotion.
+    Promote(promote::Args),
+    /// Put the previous (or a named) version back in a stage.
+    Rollback(promote::RollbackArgs),
+    /// Print the artifacts (paths and SHA-256) of `name@stage|version`, for deploy scripts.
+    Resolve(promote::ResolveArgs),
+    /// The audit trail of every entity, newest first.
+    Log(log::Args),
+    /// Check `mlops.toml` and show the configuration as mlops reads it.
+    Config(config::Args),
+    /// Add a note to an entity's history.
+    Note(note::Args),
+    /// Walk through the whole tool in a throwaway repository.
+    Demo(demo::Args),
+}
+
+/// Global options, resolved.
+pub struct Globals {
+    pub dir: PathBuf,
+    pub json: bool,
+    pub quiet: bool,
+}
+
+impl Globals {
+    pub fn store(&self) -> anyhow::Result<Store> {
+        Ok(Store::open(&self.dir)?)
+    }
+}
+
+pub fn run() -> anyhow::Result<ExitCode> {
+    let cli = Cli::parse();
+    let dir = match cli.dir {
+        Some(d) => {
+            if !d.is_dir() {
+                return Err(crate::Error::invalid_with_hint(
+                    format!("`-C {}`: no such directory", d.display()),
+                    "pass an existing directory",
+                )
+                .into());
+            }
+            d
+        }
+        None => std::env::current_dir().context("cannot read the current directory")?,
+    };
+    let g = Globals {
+        dir,
+        json: cli.json,
+        quiet: cli.quiet,
+    };
+    match cli.command {
+        Command::Init(a) => init::run(&g, a),
+        Command::Data(a) => data::run(&g, a),
+        Command::Track(a) => track::run(&g, a),
+        Command::Runs(a) => runs::run(&g, a),
+        Command::Model(a) => model::run(&g, a),
+        Command::Promote(a) => promote::run(&g, a),
+        Command::Rollback(a) => promote::rollback(&g, a),
+        Command::Resolve(a) => promote::resolve(&g, a),
+        Command::Log(a) => log::run(&g, a),
+        Command::Note(a) => note::run(&g, a),
+        Command::Config(a) => config::run(&g, a),
+        Command::Demo(a) => demo::run(&g, a),
+    }
+}
+
+/// Prints `error: ...` and, when the library knows what to do about it, `hint: ...`.
+pub fn print_error(err: &anyhow::Error) {
+    eprintln!("error: {err:#}");
+    if let Some(hint) = err
+        .chain()
+        .find_map(|e| e.downcast_ref::<crate::Error>())
+        .and_then(crate::Error::hint)
+    {
+        eprintln!("hint: {hint}");
+    }
+}
+
+/// Prints a value as pretty JSON on stdout.
+pub fn print_json<T: serde::Serialize>(value: &T) -> anyhow::Result<()> {
+    println!("{}", serde_json::to_string_pretty(value)?);
+    Ok(())
+}

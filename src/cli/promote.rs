@@ -1,0 +1,198 @@
+//! `mlops promote`, `mlops rollback` and `mlops resolve`.
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use crate::cli::{print_json, Globals};
+use crate::config::Config;
+use crate::context;
+use crate::registry::promote::{self, Outcome, PromoteOptions, RollbackOptions};
+use crate::registry::spec::{self, Selector};
+use crate::registry::verdict;
+use crate::term;
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// `name@version`, `name@latest` or `name@<stage>`.
+    spec: String,
+    /// The stage to promote to.
+    #[arg(long)]
+    to: String,
+    /// Why: recorded with the promotion.
+    #[arg(long)]
+    reason: Option<String>,
+    /// An approver (`who` or `role:who`); repeatable.
+    #[arg(long = "approved-by", value_name = "WHO")]
+    approved_by: Vec<String>,
+    /// Evaluate the gates and print the verdict; record nothing. Exit 1 if a gate fails.
+    #[arg(long)]
+    check: bool,
+    /// Promote although gates fail (needs --reason; recorded as an override).
+    #[arg(long)]
+    force: bool,
+    /// Output: `table` (default) or `md` (the pull-request verdict).
+    #[arg(long, default_value = "table", value_parser = ["table", "md"])]
+    format: String,
+    /// Also move the git tag `mlops/<name>/<stage>` (never pushed).
+    #[arg(long)]
+    tag: bool,
+}
+
+pub fn run(g: &Globals, a: Args) -> anyhow::Result<ExitCode> {
+    let s = spec::parse(&a.spec, None)?;
+    crate::names::validate(&a.to)?;
+    let store = g.store()?;
+    let config = Config::load(&store.root())?;
+    let opts = PromoteOptions {
+        model: s.model.clone(),
+        selector: s.selector,
+        stage: a.to.clone(),
+        reason: a.reason,
+        approved_by: a.approved_by,
+        force: a.force,
+    };
+    let (eval, recorded, code) = if a.check {
+        let e = promote::check(&store, &config, &opts)?;
+        let code = if e.pass { 0 } else { 1 };
+        (e, None, code)
+    } else {
+        match promote::promote(&store, &config, &opts)? {
+            Outcome::Recorded(e, r) => (e, Some(r), 0),
+            Outcome::Refused(e) => (e, None, 1),
+            Outcome::AlreadyThere(e) => {
+                if !g.quiet {
+                    eprintln!(
+                        "{}@{} already holds `{}`; nothing recorded",
+                        e.model, e.candidate.version.version, e.stage
+                    );
+                }
+                (e, None, 0)
+            }
+        }
+    };
+    let md = verdict::markdown(&eval);
+    if let Some(path) = context::var("GITHUB_STEP_SUMMARY") {
+        if let Ok(mut f) = std::fs::OpenOptions::new()
+            .append(true)
+            .create(true)
+            .open(&path)
+        {
+            let _ = writeln!(f, "{md}");
+        }
+    }
+    if g.json {
+        print_json(&serde_json::json!({
+            "evaluation": eval,
+            "recorded": recorded.as_ref().map(|r| r.id()),
+        }))?;
+    } else if a.format == "md" {
+        print!("{md}");
+    } else {
+        let v = &eval.candidate.version.version;
+        if !eval.gates.is_empty() {
+            println!(
+                "{}",
+                term::table(
+                    &["", "gate", "expected", "actual"],
+                    verdict::gate_rows(&eval)
+                )
+            );
+        }
+        match (&recorded, a.check, eval.pass) {
+            (Some(r), _, true) => {
+                println!("promoted {}@{v} to {} ({})", eval.model, eval.stage, r.id())
+            }
+            (Some(r), _, false) => println!(
+                "OVERRIDE: promoted {}@{v} to {} despite failed gates ({})",
+                eval.model,
+                eval.stage,
+                r.id()
+            ),
+            (None, true, true) => println!("{}@{v} can be promoted to {}", eval.model, eval.stage),
+            (None, _, false) => println!(
+                "{}@{v} cannot be promoted to {}: gates failed",
+                eval.model, eval.stage
+            ),
+            (None, false, true) => {}
+        }
+    }
+    if code == 1 && !a.check && !g.quiet {
+        eprintln!(
+            "error: promotion refused: {} gate(s) failed",
+            eval.gates.iter().filter(|g| !g.pass).count()
+        );
+        eprintln!(
+            "hint: fix the failing gates, or pass `--force --reason \"...\"` to record an override"
+        );
+    }
+    if a.tag {
+        if let Some(_r) = &recorded {
+            let name = format!("mlops/{}/{}", eval.model, eval.stage);
+            promote::tag(&store, &name, eval.candidate.version.code_commit.as_deref())?;
+        }
+    }
+    Ok(ExitCode::from(code))
+}
+
+#[derive(clap::Args, Debug)]
+pub struct RollbackArgs {
+    /// The model.
+    name: String,
+    /// The stage to roll back.
+    #[arg(long)]
+    stage: String,
+    /// The version to put back (default: the one that held the stage before).
+    #[arg(long)]
+    to: Option<String>,
+    /// Why: required, recorded.
+    #[arg(long)]
+    reason: String,
+}
+
+pub fn rollback(g: &Globals, a: RollbackArgs) -> anyhow::Result<ExitCode> {
+    crate::names::validate(&a.name)?;
+    let store = g.store()?;
+    let config = Config::load(&store.root())?;
+    let (record, p) = promote::rollback(
+        &store,
+        &config,
+        &RollbackOptions {
+            model: a.name,
+            stage: a.stage,
+            to: a.to,
+            reason: a.reason,
+        },
+    )?;
+    if g.json {
+        print_json(&serde_json::json!({"id": record.id(), "rollback": p}))?;
+    } else if !g.quiet {
+        println!("{} ({})", record.summary(), record.id());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+#[derive(clap::Args, Debug)]
+pub struct ResolveArgs {
+    /// `name@stage`, `name@version` or `name@latest`.
+    spec: String,
+}
+
+pub fn resolve(g: &Globals, a: ResolveArgs) -> anyhow::Result<ExitCode> {
+    let s = spec::parse(&a.spec, Some(Selector::Latest))?;
+    let store = g.store()?;
+    let state = promote::model_state(&store, &s.model)?;
+    let v = state.resolve(&s.selector)?;
+    if g.json {
+        print_json(&serde_json::json!({
+            "model": v.version.model,
+            "version": v.version.version,
+            "record": v.record,
+            "artifacts": v.version.artifacts,
+        }))?;
+    } else {
+        for art in &v.version.artifacts {
+            println!("{}  {}", art.sha256, art.path);
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

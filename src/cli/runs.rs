@@ -1,0 +1,405 @@
+//! `mlops runs list|show|compare|amend`.
+
+use std::collections::BTreeMap;
+use std::process::ExitCode;
+
+use crate::cli::{print_json, Globals};
+use crate::run::{filter, index, params, query, sparkline};
+use crate::term;
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    #[command(subcommand)]
+    sub: Sub,
+}
+
+#[derive(clap::Subcommand, Debug)]
+enum Sub {
+    /// One row per run: filter, sort and pick columns.
+    List(ListArgs),
+    /// Everything about one run, with a sparkline of each metric.
+    Show(ShowArgs),
+    /// Params and metrics of runs side by side, with Δ against the first.
+    Compare(CompareArgs),
+    /// Add a metric, tag or note to a finished run (recorded as its own event).
+    Amend(AmendArgs),
+}
+
+#[derive(clap::Args, Debug)]
+struct ListArgs {
+    /// Only runs of this experiment.
+    #[arg(long)]
+    experiment: Option<String>,
+    /// MLflow search_runs syntax, plus `or`, `not` and parentheses:
+    /// `metrics.acc > 0.9 and params.lr = 0.01`.
+    #[arg(long)]
+    filter: Option<String>,
+    /// Sort keys, `-` for descending: `-metrics.acc,params.lr`.
+    #[arg(long)]
+    sort: Option<String>,
+    /// At most this many runs.
+    #[arg(long, short = 'n')]
+    limit: Option<usize>,
+    /// Columns: `run_id,metrics.acc,params.lr` (default: the common ones).
+    #[arg(long)]
+    columns: Option<String>,
+    /// Print CSV instead of a table.
+    #[arg(long)]
+    csv: bool,
+}
+
+#[derive(clap::Args, Debug)]
+struct ShowArgs {
+    /// A run id or a unique prefix of one.
+    run: String,
+}
+
+#[derive(clap::Args, Debug)]
+struct CompareArgs {
+    /// Two or more run ids (or unique prefixes); the first is the baseline.
+    #[arg(num_args = 2.., required = true)]
+    runs: Vec<String>,
+    /// Print a Markdown table (for a pull request).
+    #[arg(long)]
+    md: bool,
+    /// Show every param and metric, not only those that differ.
+    #[arg(long)]
+    all: bool,
+}
+
+#[derive(clap::Args, Debug)]
+struct AmendArgs {
+    /// A run id or a unique prefix of one.
+    run: String,
+    /// A metric, `key=value`; repeatable.
+    #[arg(long = "metric", value_name = "KEY=VALUE")]
+    metrics: Vec<String>,
+    /// A tag, `key=value`; repeatable.
+    #[arg(long = "tag", value_name = "KEY=VALUE")]
+    tags: Vec<String>,
+    /// A note.
+    #[arg(long)]
+    note: Option<String>,
+}
+
+pub fn run(g: &Globals, args: Args) -> anyhow::Result<ExitCode> {
+    match args.sub {
+        Sub::List(a) => list(g, a),
+        Sub::Show(a) => show(g, a),
+        Sub::Compare(a) => compare(g, a),
+        Sub::Amend(a) => amend(g, a),
+    }
+}
+
+fn list(g: &Globals, a: ListArgs) -> anyhow::Result<ExitCode> {
+    let filter = match &a.filter {
+        Some(f) => Some(filter::parse(f).map_err(|e| query::filter_error("--filter", e))?),
+        None => None,
+    };
+    let sort = match &a.sort {
+        Some(s) => filter::parse_sort(s).map_err(|e| query::filter_error("--sort", e))?,
+        None => Vec::new(),
+    };
+    let columns = match &a.columns {
+        Some(c) => Some(
+            c.split(',')
+                .map(|f| {
+                    filter::parse_field(f.trim()).map_err(|e| query::filter_error("--columns", e))
+                })
+                .collect::<Result<Vec<_>, _>>()?,
+        ),
+        None => None,
+    };
+    let store = g.store()?;
+    let rows = index::rows(&store)?;
+    let rows = query::select(
+        rows,
+        &query::ListQuery {
+            experiment: a.experiment,
+            filter,
+            sort,
+            limit: a.limit,
+        },
+    );
+    if g.json {
+        print_json(&rows)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let columns = columns.unwrap_or_else(|| query::default_columns(&rows));
+    let headers: Vec<String> = columns.iter().map(query::column_name).collect();
+    let cells: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| columns.iter().map(|c| query::cell(r, c)).collect())
+        .collect();
+    if a.csv {
+        print!("{}", to_csv(&headers, &cells));
+    } else if rows.is_empty() {
+        println!("no runs");
+    } else {
+        println!("{}", term::table(&headers, cells));
+        if rows.iter().any(|r| !r.amended.is_empty()) {
+            println!("* amended after the run");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn to_csv(headers: &[String], rows: &[Vec<String>]) -> String {
+    let esc = |s: &str| {
+        let s = if s == "—" { "" } else { s };
+        if s.contains([',', '"', '\n']) {
+            format!("\"{}\"", s.replace('"', "\"\""))
+        } else {
+            s.to_string()
+        }
+    };
+    let mut out = headers.iter().map(|h| esc(h)).collect::<Vec<_>>().join(",");
+    out.push('\n');
+    for r in rows {
+        out.push_str(&r.iter().map(|c| esc(c)).collect::<Vec<_>>().join(","));
+        out.push('\n');
+    }
+    out
+}
+
+fn show(g: &Globals, a: ShowArgs) -> anyhow::Result<ExitCode> {
+    let store = g.store()?;
+    let id = query::resolve(&store, &a.run)?;
+    let view = query::show(&store, &id)?;
+    if g.json {
+        print_json(&view)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let r = &view.run;
+    println!("run         {}", r.run_id);
+    if let Some(n) = &r.name {
+        println!("name        {n}");
+    }
+    println!("experiment  {}", r.experiment);
+    println!(
+        "status      {}{}",
+        r.status.as_str(),
+        match (r.exit_code, r.signal) {
+            (_, Some(s)) => format!(" (signal {s})"),
+            (Some(c), None) if c != 0 => format!(" (exit code {c})"),
+            _ => String::new(),
+        }
+    );
+    println!("started     {}  ({:.1}s)", r.started_at, r.duration_s);
+    println!("command     {}", r.command.join(" "));
+    if let Some(c) = &r.code {
+        println!(
+            "code        {}{}{}",
+            c.commit
+                .as_deref()
+                .map(|s| &s[..s.len().min(12)])
+                .unwrap_or("(no commit)"),
+            c.branch
+                .as_deref()
+                .map(|b| format!(" on {b}"))
+                .unwrap_or_default(),
+            if c.dirty {
+                " + uncommitted changes"
+            } else {
+                ""
+            }
+        );
+    }
+    println!("record      {}", view.id);
+    if !r.params.is_empty() {
+        println!("\nparams");
+        for (k, v) in &r.params {
+            println!(
+                "  {k} = {}",
+                v.as_str()
+                    .map(str::to_string)
+                    .unwrap_or_else(|| v.to_string())
+            );
+        }
+    }
+    if !r.metrics.is_empty() {
+        println!("\nmetrics");
+        let rows = r
+            .metrics
+            .iter()
+            .map(|(k, m)| {
+                let spark = view
+                    .history
+                    .get(k)
+                    .map(|s| sparkline::sparkline(&s.value, 30))
+                    .unwrap_or_default();
+                vec![
+                    k.clone(),
+                    query::short_number(m.value),
+                    format!("{:?}", m.rule).to_lowercase(),
+                    query::short_number(m.min),
+                    query::short_number(m.max),
+                    m.count.to_string(),
+                    spark,
+                ]
+            })
+            .collect();
+        println!(
+            "{}",
+            term::table(
+                &["metric", "value", "rule", "min", "max", "steps", "history"],
+                rows
+            )
+        );
+    }
+    if !r.inputs.is_empty() {
+        println!("\ninputs");
+        for i in &r.inputs {
+            println!(
+                "  {:<6} {} ({} files, {} bytes) {}",
+                i.role,
+                i.dataset.as_deref().unwrap_or(&i.path),
+                i.files,
+                i.bytes,
+                i.version.as_deref().unwrap_or(&i.root)
+            );
+        }
+    }
+    if !r.artifacts.is_empty() {
+        println!("\nartifacts");
+        for f in &r.artifacts {
+            println!("  {}  {}  {} bytes", f.sha256, f.path, f.size);
+        }
+    }
+    if !r.tags.is_empty() {
+        println!("\ntags");
+        for (k, v) in &r.tags {
+            println!("  {k} = {v}");
+        }
+    }
+    if let Some(n) = &r.notes {
+        println!("\nnotes\n  {n}");
+    }
+    for am in &view.amendments {
+        println!("\namended {} by {}", am.created_at, am.actor);
+        for (k, v) in &am.amendment.metrics {
+            println!("  metric {k} = {}", query::short_number(*v));
+        }
+        for (k, v) in &am.amendment.tags {
+            println!("  tag {k} = {v}");
+        }
+        if let Some(n) = &am.amendment.note {
+            println!("  note: {n}");
+        }
+    }
+    for w in &r.warnings {
+        println!("warning: {w}");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn compare(g: &Globals, a: CompareArgs) -> anyhow::Result<ExitCode> {
+    let store = g.store()?;
+    let ids: Vec<String> = a
+        .runs
+        .iter()
+        .map(|p| query::resolve(&store, p))
+        .collect::<Result<_, _>>()?;
+    let all = index::rows(&store)?;
+    let rows: Vec<index::Row> = ids
+        .iter()
+        .filter_map(|id| all.iter().find(|r| &r.run_id == id).cloned())
+        .collect();
+    let mut c = query::compare(&rows);
+    if !a.all {
+        c.params.retain(|r| r.differs);
+        c.metrics
+            .retain(|r| r.differs || r.values.iter().any(Option::is_none));
+    }
+    if g.json {
+        print_json(&c)?;
+    } else if a.md {
+        print!("{}", query::compare_markdown(&c));
+    } else {
+        let mut headers = vec!["".to_string()];
+        headers.extend(
+            c.runs
+                .iter()
+                .zip(&c.names)
+                .map(|(id, n)| n.clone().unwrap_or_else(|| id.clone())),
+        );
+        let mut rows = Vec::new();
+        for (section, list) in [("params", &c.params), ("metrics", &c.metrics)] {
+            for r in list {
+                let mut row = vec![format!("{section}.{}", r.key)];
+                for (i, v) in r.values.iter().enumerate() {
+                    let text = match v {
+                        None => "—".to_string(),
+                        Some(serde_json::Value::Number(n)) => {
+                            query::short_number(n.as_f64().unwrap_or(0.0))
+                        }
+                        Some(serde_json::Value::String(s)) => s.clone(),
+                        Some(o) => o.to_string(),
+                    };
+                    let delta = match (i, r.delta[i], r.delta_pct[i]) {
+                        (0, _, _) => String::new(),
+                        (_, Some(d), Some(p)) => format!(
+                            " (Δ {}{}, {:+.1}%)",
+                            if d >= 0.0 { "+" } else { "" },
+                            query::short_number(d),
+                            p
+                        ),
+                        (_, Some(d), None) => format!(
+                            " (Δ {}{})",
+                            if d >= 0.0 { "+" } else { "" },
+                            query::short_number(d)
+                        ),
+                        _ => String::new(),
+                    };
+                    row.push(format!("{text}{delta}"));
+                }
+                rows.push(row);
+            }
+        }
+        if rows.is_empty() {
+            println!("the runs have the same params and metrics (--all shows them)");
+        } else {
+            println!("{}", term::table(&headers, rows));
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn amend(g: &Globals, a: AmendArgs) -> anyhow::Result<ExitCode> {
+    let store = g.store()?;
+    let id = query::resolve(&store, &a.run)?;
+    let mut metrics = BTreeMap::new();
+    for s in &a.metrics {
+        let (k, v) = params::parse_assignment("--metric", s)?;
+        let x = v.as_f64().ok_or_else(|| {
+            crate::Error::invalid(format!("`--metric {s}`: the value is not a number"))
+        })?;
+        metrics.insert(k, x);
+    }
+    let mut tags = BTreeMap::new();
+    for s in &a.tags {
+        let (k, v) = params::parse_assignment("--tag", s)?;
+        tags.insert(
+            k,
+            v.as_str()
+                .map(str::to_string)
+                .unwrap_or_else(|| v.to_string()),
+        );
+    }
+    let record = crate::run::track::amend(
+        &store,
+        &id,
+        crate::run::record::Amendment {
+            run_id: id.clone(),
+            metrics,
+            tags,
+            note: a.note,
+        },
+    )?;
+    if g.json {
+        print_json(&serde_json::json!({"run": id, "id": record.id()}))?;
+    } else if !g.quiet {
+        println!("amended run {id}: {}", record.id());
+    }
+    Ok(ExitCode::SUCCESS)
+}

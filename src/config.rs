@@ -1,0 +1,201 @@
+//! `mlops.toml`: the configuration and policy people edit and review in pull
+//! requests. Parsing is strict — an unknown key or a wrong type is an error that
+//! names the key and the line — because a misspelt gate that is silently
+//! ignored is a gate that does not exist.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+
+pub const FILE_NAME: &str = "mlops.toml";
+
+#[derive(Debug, Default, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    #[serde(default)]
+    pub project: Project,
+    #[serde(default)]
+    pub tracking: Tracking,
+    #[serde(default)]
+    pub models: BTreeMap<String, ModelConfig>,
+    #[serde(default)]
+    pub monitors: BTreeMap<String, MonitorConfig>,
+    #[serde(default)]
+    pub report: ReportConfig,
+}
+
+#[derive(Debug, Default, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Project {
+    pub name: Option<String>,
+    /// The remote `mlops sync` pushes to and fetches from.
+    pub remote: Option<String>,
+}
+
+#[derive(Debug, Default, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Tracking {
+    /// How a metric's history is summarised: `last` (default), `min` or `max`.
+    #[serde(default)]
+    pub summary: BTreeMap<String, SummaryRule>,
+}
+
+#[derive(Debug, Default, Clone, Copy, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum SummaryRule {
+    #[default]
+    Last,
+    Min,
+    Max,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelConfig {
+    pub owner: Option<String>,
+    pub purpose: Option<String>,
+    pub intended_use: Option<String>,
+    pub limitations: Option<String>,
+    pub risk_tier: Option<String>,
+    /// Stages in promotion order; a version reaches a stage only after the one before it.
+    #[serde(default = "default_stages")]
+    pub stages: Vec<String>,
+    /// Free-form model-card fields (e.g. `training_data`, `ethical_considerations`).
+    #[serde(default)]
+    pub card: BTreeMap<String, String>,
+    /// Gates per stage.
+    #[serde(default)]
+    pub gates: BTreeMap<String, GateConfig>,
+}
+
+fn default_stages() -> Vec<String> {
+    vec!["staging".into(), "production".into()]
+}
+
+#[derive(Debug, Default, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct GateConfig {
+    /// Metric rules such as `accuracy >= 0.9` or `auc >= current - 0.005`.
+    #[serde(default)]
+    pub metrics: Vec<String>,
+    /// How many distinct approvals the promotion needs.
+    #[serde(default)]
+    pub approvals: u32,
+    /// Who may approve (git identities or emails); empty means anyone.
+    #[serde(default)]
+    pub approvers: Vec<String>,
+    /// A monitor whose latest drift report must have passed.
+    pub drift_monitor: Option<String>,
+    /// How old that drift report may be, in days.
+    pub drift_max_age_days: Option<u32>,
+    /// Model-card fields that must be filled in.
+    #[serde(default)]
+    pub card: Vec<String>,
+    /// Allow promotion without the version having passed the previous stage.
+    #[serde(default)]
+    pub skip_stage_order: bool,
+}
+
+#[derive(Debug, Default, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct MonitorConfig {
+    /// A dataset (`name` or `name@version`) or a file path.
+    pub reference: Option<String>,
+    /// Files or globs of today's data.
+    #[serde(default)]
+    pub current: Vec<String>,
+    /// The model this monitor guards.
+    pub model: Option<String>,
+    /// Only these columns (default: all shared columns).
+    pub columns: Option<Vec<String>>,
+    /// Dataset drift when this share of columns drifted (default 0.5).
+    pub drift_share: Option<f64>,
+    /// Per-column test and threshold overrides.
+    #[serde(default)]
+    pub column: BTreeMap<String, ColumnTest>,
+    pub prediction: Option<String>,
+    pub label: Option<String>,
+    /// The metric compared against the model's recorded value (`accuracy`, `auc`, ...).
+    pub metric: Option<String>,
+    pub max_degradation: Option<f64>,
+}
+
+#[derive(Debug, Default, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ColumnTest {
+    pub test: Option<String>,
+    pub threshold: Option<f64>,
+    /// Leave the column out of drift detection.
+    #[serde(default)]
+    pub ignore: bool,
+}
+
+#[derive(Debug, Default, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReportConfig {
+    /// Folder of report templates overriding the built-in ones.
+    pub templates: Option<String>,
+}
+
+impl Config {
+    /// Reads `mlops.toml` at the repository root; a missing file is the default
+    /// configuration, so every command works before `mlops init`.
+    pub fn load(root: &Path) -> Result<Config> {
+        let path = root.join(FILE_NAME);
+        match std::fs::read_to_string(&path) {
+            Ok(text) => Config::parse(&text),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Config::default()),
+            Err(e) => Err(Error::io(format!("cannot read `{FILE_NAME}`"), e)),
+        }
+    }
+
+    pub fn parse(text: &str) -> Result<Config> {
+        toml::from_str(text).map_err(|e| {
+            let line = e
+                .span()
+                .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1);
+            let message = e.message().trim().replace('\n', " ");
+            Error::Config {
+                path: FILE_NAME.into(),
+                message: match line {
+                    Some(l) => format!("line {l}: {message}"),
+                    None => message,
+                },
+            }
+        })
+    }
+
+    pub fn model(&self, name: &str) -> Option<&ModelConfig> {
+        self.models.get(name)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_keys_name_the_key_and_line() {
+        let err = Config::parse("[models.fraud]\nowner = \"a\"\nownr = \"b\"\n").unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains("line 3"), "{text}");
+        assert!(text.contains("ownr"), "{text}");
+    }
+
+    #[test]
+    fn wrong_types_name_the_line() {
+        let err = Config::parse("[models.fraud.gates.production]\napprovals = \"two\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("line 2"), "{err}");
+    }
+
+    #[test]
+    fn defaults_give_two_stages() {
+        let c = Config::parse("[models.fraud]\nowner = \"risk-team\"\n").unwrap();
+        assert_eq!(c.models["fraud"].stages, vec!["staging", "production"]);
+    }
+}

@@ -1,0 +1,111 @@
+//! The data a run reads (`mlops track --data`). A tracked dataset is recorded
+//! by the version whose bytes are on disk when the run starts — if the files
+//! changed since the last version, a new version is recorded first, so a run
+//! can never point at data it did not see. An untracked path is hashed on the
+//! fly and pinned in the run by its Merkle root.
+
+use std::path::{Path, PathBuf};
+
+use crate::dataset::lock::Lock;
+use crate::dataset::{manifest, ops, version};
+use crate::error::{Error, Result};
+use crate::run::record::Input;
+use crate::store::{Entity, EntityKind, Store};
+
+pub fn resolve(store: &Store, cwd: &Path, role: &str, spec: &str, quiet: bool) -> Result<Input> {
+    let root = store.root();
+    let lock = if store.is_bare() {
+        Lock::default()
+    } else {
+        Lock::load(&root)?
+    };
+    let as_dataset = crate::names::validate(spec).is_ok()
+        && store.exists(&Entity::new(EntityKind::Dataset, spec)?)?;
+    let by_path = if as_dataset {
+        None
+    } else {
+        let abs = cwd.join(spec);
+        if !abs.exists() {
+            return Err(Error::invalid_with_hint(
+                format!("`--data {spec}` is neither a tracked dataset nor an existing path"),
+                "`mlops data list` shows the datasets",
+            ));
+        }
+        let canon = abs.canonicalize().unwrap_or(abs);
+        let root_c = root.canonicalize().unwrap_or(root.clone());
+        let rel = canon
+            .strip_prefix(&root_c)
+            .map(|r| r.to_string_lossy().replace('\\', "/"))
+            .unwrap_or_default();
+        lock.datasets
+            .iter()
+            .find(|(_, pin)| pin.paths.len() == 1 && pin.paths[0] == rel)
+            .map(|(n, _)| n.clone())
+            .map(Ok)
+            .unwrap_or(Err(rel))
+            .into()
+    };
+    let dataset_name: Option<String> = match (&by_path, as_dataset) {
+        (_, true) => Some(spec.to_string()),
+        (Some(Ok(name)), _) => Some(name.clone()),
+        _ => None,
+    };
+    match dataset_name {
+        Some(name) => {
+            let entity = Entity::new(EntityKind::Dataset, &name)?;
+            let history = store.history(&entity)?;
+            let versions = version::versions(&history)?;
+            let paths: Vec<PathBuf> = match (lock.datasets.get(&name), versions.last()) {
+                (Some(pin), _) => pin.paths.iter().map(PathBuf::from).collect(),
+                (None, Some(v)) => v.body.paths.iter().map(PathBuf::from).collect(),
+                (None, None) => {
+                    return Err(Error::invalid(format!("dataset `{name}` has no versions")))
+                }
+            };
+            let (_, report) = ops::hash_paths(store, &root, &paths, quiet)?;
+            let now_root = manifest::merkle_root(&report.entries);
+            let (id, body) = match versions.iter().rev().find(|v| v.body.root == now_root) {
+                Some(v) => (v.record.id().to_string(), v.body.clone()),
+                None => {
+                    let out = ops::add(
+                        store,
+                        &root,
+                        &paths,
+                        Some(&name),
+                        Some(
+                            "recorded by `mlops track`: the files changed since the last version"
+                                .into(),
+                        ),
+                        quiet,
+                    )?;
+                    (out.id, out.version)
+                }
+            };
+            Ok(Input {
+                role: role.to_string(),
+                dataset: Some(name),
+                version: Some(id),
+                path: body.paths.join(","),
+                root: body.root,
+                files: body.file_count,
+                bytes: body.bytes,
+            })
+        }
+        None => {
+            let (_, report) = ops::hash_paths(store, cwd, &[PathBuf::from(spec)], quiet)?;
+            let rel = match by_path {
+                Some(Err(rel)) => rel,
+                _ => spec.to_string(),
+            };
+            Ok(Input {
+                role: role.to_string(),
+                dataset: None,
+                version: None,
+                path: rel,
+                root: manifest::merkle_root(&report.entries),
+                files: report.entries.len() as u64,
+                bytes: report.entries.iter().map(|e| e.size).sum(),
+            })
+        }
+    }
+}

@@ -1,0 +1,231 @@
+//! A small logistic-regression trainer for the demo: full-batch gradient
+//! descent on the credit data, validation on the last 20% of rows, and
+//! per-epoch metrics written through the same `MLOPS_METRICS` protocol any
+//! training script uses.
+
+use std::io::Write;
+use std::path::Path;
+
+use serde::Serialize;
+
+use crate::drift::load::{Cell, Dtype, Table};
+use crate::error::{Error, Result};
+
+const REGIONS: [&str; 4] = ["north", "south", "east", "west"];
+const EMPLOYMENT: [&str; 3] = ["employed", "self-employed", "unemployed"];
+
+pub struct TrainConfig {
+    pub lr: f64,
+    pub epochs: usize,
+    pub l2: f64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Model {
+    pub kind: &'static str,
+    pub features: Vec<String>,
+    pub weights: Vec<f64>,
+    pub bias: f64,
+    pub metrics: Metrics,
+}
+
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct Metrics {
+    pub train_loss: f64,
+    pub val_loss: f64,
+    pub accuracy: f64,
+    pub auc: f64,
+}
+
+fn feature_names() -> Vec<String> {
+    let mut f: Vec<String> = ["age", "log_income", "debt_ratio", "credit_lines"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    f.extend(REGIONS.iter().map(|r| format!("region={r}")));
+    f.extend(EMPLOYMENT.iter().map(|e| format!("employment={e}")));
+    f
+}
+
+/// Reads the demo CSV into a feature matrix and labels.
+pub fn load(path: &Path) -> Result<(Vec<Vec<f64>>, Vec<f64>)> {
+    let table = Table::open(&[path.to_path_buf()]).map_err(|e| Error::invalid(e.to_string()))?;
+    let cols: Vec<(String, Dtype)> = [
+        "age",
+        "income",
+        "debt_ratio",
+        "credit_lines",
+        "region",
+        "employment",
+        "default",
+    ]
+    .iter()
+    .map(|c| {
+        table
+            .dtype(c)
+            .cloned()
+            .map(|d| (c.to_string(), d))
+            .ok_or_else(|| Error::invalid(format!("`{}` has no column `{c}`", path.display())))
+    })
+    .collect::<Result<_>>()?;
+    let data = table
+        .read_rows(&cols)
+        .map_err(|e| Error::invalid(e.to_string()))?;
+    let n = data[0].len();
+    let num = |c: &Option<Cell>| match c {
+        Some(Cell::Num(x)) => *x,
+        Some(Cell::Text(t)) => t.parse().unwrap_or(0.0),
+        None => 0.0,
+    };
+    let text = |c: &Option<Cell>| match c {
+        Some(Cell::Text(t)) => t.clone(),
+        Some(Cell::Num(x)) => x.to_string(),
+        None => String::new(),
+    };
+    let mut x = Vec::with_capacity(n);
+    let mut y = Vec::with_capacity(n);
+    for i in 0..n {
+        let mut row = vec![
+            num(&data[0][i]) / 80.0,
+            (num(&data[1][i]).max(1.0).ln() - 10.6) / 0.5,
+            num(&data[2][i]),
+            num(&data[3][i]) / 12.0,
+        ];
+        let region = text(&data[4][i]);
+        row.extend(REGIONS.iter().map(|r| f64::from(u8::from(region == *r))));
+        let emp = text(&data[5][i]);
+        row.extend(EMPLOYMENT.iter().map(|e| f64::from(u8::from(emp == *e))));
+        x.push(row);
+        y.push(num(&data[6][i]));
+    }
+    Ok((x, y))
+}
+
+fn sigmoid(z: f64) -> f64 {
+    1.0 / (1.0 + (-z).exp())
+}
+
+fn predict(w: &[f64], b: f64, x: &[f64]) -> f64 {
+    sigmoid(b + w.iter().zip(x).map(|(a, b)| a * b).sum::<f64>())
+}
+
+fn log_loss(w: &[f64], b: f64, x: &[Vec<f64>], y: &[f64]) -> f64 {
+    let eps = 1e-12;
+    x.iter()
+        .zip(y)
+        .map(|(xi, yi)| {
+            let p = predict(w, b, xi).clamp(eps, 1.0 - eps);
+            -(yi * p.ln() + (1.0 - yi) * (1.0 - p).ln())
+        })
+        .sum::<f64>()
+        / x.len().max(1) as f64
+}
+
+/// Area under the ROC curve by ranks (ties averaged).
+pub fn auc(scores: &[f64], labels: &[f64]) -> f64 {
+    let mut idx: Vec<usize> = (0..scores.len()).collect();
+    idx.sort_by(|&a, &b| scores[a].total_cmp(&scores[b]));
+    let mut ranks = vec![0.0; scores.len()];
+    let mut i = 0;
+    while i < idx.len() {
+        let mut j = i;
+        while j + 1 < idx.len() && scores[idx[j + 1]] == scores[idx[i]] {
+            j += 1;
+        }
+        let r = (i + j) as f64 / 2.0 + 1.0;
+        for k in i..=j {
+            ranks[idx[k]] = r;
+        }
+        i = j + 1;
+    }
+    let pos = labels.iter().filter(|l| **l > 0.5).count() as f64;
+    let neg = labels.len() as f64 - pos;
+    if pos == 0.0 || neg == 0.0 {
+        return 0.5;
+    }
+    let sum: f64 = ranks
+        .iter()
+        .zip(labels)
+        .filter(|(_, l)| **l > 0.5)
+        .map(|(r, _)| r)
+        .sum();
+    (sum - pos * (pos + 1.0) / 2.0) / (pos * neg)
+}
+
+fn evaluate(w: &[f64], b: f64, x: &[Vec<f64>], y: &[f64]) -> (f64, f64, f64) {
+    let scores: Vec<f64> = x.iter().map(|xi| predict(w, b, xi)).collect();
+    let acc = scores
+        .iter()
+        .zip(y)
+        .filter(|(p, l)| (**p >= 0.5) == (**l > 0.5))
+        .count() as f64
+        / y.len().max(1) as f64;
+    (log_loss(w, b, x, y), acc, auc(&scores, y))
+}
+
+/// Trains, appending one metrics line per epoch to `metrics` when given.
+pub fn train(data: &Path, cfg: &TrainConfig, metrics: Option<&Path>) -> Result<Model> {
+    let (x, y) = load(data)?;
+    if x.len() < 10 {
+        return Err(Error::invalid(format!(
+            "`{}` has too few rows to train on",
+            data.display()
+        )));
+    }
+    let split = x.len() * 4 / 5;
+    let (xt, xv) = x.split_at(split);
+    let (yt, yv) = y.split_at(split);
+    let d = xt[0].len();
+    let (mut w, mut b) = (vec![0.0; d], 0.0);
+    let mut sink = match metrics {
+        Some(p) => Some(
+            std::fs::OpenOptions::new()
+                .append(true)
+                .create(true)
+                .open(p)
+                .map_err(|e| Error::io("cannot open the metrics file", e))?,
+        ),
+        None => None,
+    };
+    let mut last = Metrics {
+        train_loss: 0.0,
+        val_loss: 0.0,
+        accuracy: 0.0,
+        auc: 0.5,
+    };
+    for epoch in 0..cfg.epochs {
+        let mut gw = vec![0.0; d];
+        let mut gb = 0.0;
+        for (xi, yi) in xt.iter().zip(yt) {
+            let err = predict(&w, b, xi) - yi;
+            for (g, v) in gw.iter_mut().zip(xi) {
+                *g += err * v;
+            }
+            gb += err;
+        }
+        let n = xt.len() as f64;
+        for (wi, g) in w.iter_mut().zip(&gw) {
+            *wi -= cfg.lr * (g / n + cfg.l2 * *wi);
+        }
+        b -= cfg.lr * gb / n;
+        let train_loss = log_loss(&w, b, xt, yt);
+        let (val_loss, accuracy, auc) = evaluate(&w, b, xv, yv);
+        last = Metrics {
+            train_loss,
+            val_loss,
+            accuracy,
+            auc,
+        };
+        if let Some(f) = sink.as_mut() {
+            let line = serde_json::json!({"step": epoch, "train_loss": train_loss, "val_loss": val_loss, "accuracy": accuracy, "auc": auc});
+            writeln!(f, "{line}").map_err(|e| Error::io("cannot write the metrics file", e))?;
+        }
+    }
+    Ok(Model {
+        kind: "logistic-regression",
+        features: feature_names(),
+        weights: w,
+        bias: b,
+        metrics: last,
+    })
+}

@@ -1,0 +1,154 @@
+//! Column typing in Evidently's manner and schema comparison between reference and current.
+//!
+//! Evidently decides a column's kind from the **current** data: floats are numeric; integers
+//! with at most 10 distinct values are categorical, other integers numeric; strings are
+//! categorical, or text when more than half of the values are distinct (text is not tested
+//! here: a per-row-unique column has no distribution to compare); booleans are categorical.
+
+use serde::Serialize;
+
+use super::load::Dtype;
+
+/// How a column is treated by the drift tests.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ColumnKind {
+    Numeric,
+    Categorical,
+    Text,
+    /// Dates, nested values…: compared by schema and null share only.
+    Unsupported,
+}
+
+impl ColumnKind {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            ColumnKind::Numeric => "numeric",
+            ColumnKind::Categorical => "categorical",
+            ColumnKind::Text => "text",
+            ColumnKind::Unsupported => "unsupported",
+        }
+    }
+}
+
+/// Integers with at most this many distinct values are categorical (Evidently).
+pub const INT_CATEGORICAL_MAX: usize = 10;
+
+/// The kind of a column from its current dtype, non-missing count and distinct count.
+pub fn classify(dtype: &Dtype, count: usize, distinct: usize) -> ColumnKind {
+    match dtype {
+        Dtype::Float => ColumnKind::Numeric,
+        Dtype::Int if distinct <= INT_CATEGORICAL_MAX => ColumnKind::Categorical,
+        Dtype::Int => ColumnKind::Numeric,
+        Dtype::Bool => ColumnKind::Categorical,
+        Dtype::Str if count > 0 && distinct * 2 > count => ColumnKind::Text,
+        Dtype::Str => ColumnKind::Categorical,
+        Dtype::Other(_) => ColumnKind::Unsupported,
+    }
+}
+
+/// Distinct values of a slice of numbers (NaN-free).
+pub fn distinct_f64(values: &[f64]) -> usize {
+    let mut bits: Vec<u64> = values.iter().map(|v| (v + 0.0).to_bits()).collect();
+    bits.sort_unstable();
+    bits.dedup();
+    bits.len()
+}
+
+/// A column whose kind differs between the data sets.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Retyped {
+    pub column: String,
+    pub reference: String,
+    pub current: String,
+}
+
+/// Columns missing from current, new in current, or of another kind.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct SchemaChanges {
+    /// In the reference, absent from the current data (reference order).
+    pub missing: Vec<String>,
+    /// In the current data only (current order); not tested.
+    pub new: Vec<String>,
+    pub retyped: Vec<Retyped>,
+}
+
+impl SchemaChanges {
+    pub fn is_empty(&self) -> bool {
+        self.missing.is_empty() && self.new.is_empty() && self.retyped.is_empty()
+    }
+}
+
+/// Whether two dtypes count as a retyping (int ↔ float is a widening, not a change of kind).
+fn retyped(a: &Dtype, b: &Dtype) -> bool {
+    !(a == b || (a.is_numeric() && b.is_numeric()))
+}
+
+/// Compare the schemas (name, dtype) of reference and current.
+pub fn compare_schemas(
+    reference: &[(String, Dtype)],
+    current: &[(String, Dtype)],
+) -> SchemaChanges {
+    let mut out = SchemaChanges::default();
+    for (name, rt) in reference {
+        match current.iter().find(|(n, _)| n == name) {
+            None => out.missing.push(name.clone()),
+            Some((_, ct)) if retyped(rt, ct) => out.retyped.push(Retyped {
+                column: name.clone(),
+                reference: rt.name(),
+                current: ct.name(),
+            }),
+            Some(_) => {}
+        }
+    }
+    for (name, _) in current {
+        if !reference.iter().any(|(n, _)| n == name) {
+            out.new.push(name.clone());
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn evidently_typing_rules() {
+        assert_eq!(classify(&Dtype::Float, 100, 3), ColumnKind::Numeric);
+        assert_eq!(classify(&Dtype::Int, 100, 10), ColumnKind::Categorical);
+        assert_eq!(classify(&Dtype::Int, 100, 11), ColumnKind::Numeric);
+        assert_eq!(classify(&Dtype::Str, 100, 50), ColumnKind::Categorical);
+        assert_eq!(classify(&Dtype::Str, 100, 51), ColumnKind::Text);
+        assert_eq!(classify(&Dtype::Bool, 100, 2), ColumnKind::Categorical);
+        assert_eq!(
+            classify(&Dtype::Other("date".into()), 10, 10),
+            ColumnKind::Unsupported
+        );
+    }
+
+    #[test]
+    fn schema_changes() {
+        let r = vec![
+            ("a".to_string(), Dtype::Float),
+            ("b".to_string(), Dtype::Int),
+            ("c".to_string(), Dtype::Float),
+        ];
+        let c = vec![
+            ("b".to_string(), Dtype::Float),
+            ("c".to_string(), Dtype::Str),
+            ("d".to_string(), Dtype::Bool),
+        ];
+        let s = compare_schemas(&r, &c);
+        assert_eq!(s.missing, vec!["a"]);
+        assert_eq!(s.new, vec!["d"]);
+        assert_eq!(
+            s.retyped,
+            vec![Retyped {
+                column: "c".into(),
+                reference: "float".into(),
+                current: "string".into()
+            }]
+        );
+    }
+}

@@ -1,0 +1,591 @@
+//! Reading tabular files (CSV, TSV, Parquet, NDJSON) into plain column buffers: the one module
+//! that talks to polars, so the drift engine and the dataset profiles work on `Vec<f64>` and
+//! dictionary codes and never see a `DataFrame`.
+//!
+//! Memory is bounded by reading **a batch of columns at a time**: [`Table::open`] learns the
+//! schema and the row count of every file from metadata (Parquet) or a newline count (CSV,
+//! NDJSON) without materialising data, and [`plan_batches`] splits the wanted columns so that
+//! one batch of both data sets fits a byte budget. A numeric column costs 8 bytes a row once
+//! loaded, a string column its dictionary codes (4 bytes a row) plus the distinct strings; while
+//! polars parses, a batch briefly costs about twice that, which the estimate includes. At
+//! 1e7 rows × 20 numeric columns × 2 data sets (3.2 GB of doubles) a 768 MiB budget gives
+//! batches of two columns; at 1e6 rows everything is one batch and each file is parsed once.
+//! Re-parsing a CSV per batch costs time (its bytes are tokenised again), so batches are only
+//! used when the data would not fit.
+//!
+//! Files of several formats can be mixed (a glob expanded by the caller); their columns are
+//! appended in the order given. NaN, ±infinity and nulls are dropped per column (as Evidently
+//! does before any test) and counted in [`Column::missing`].
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use polars::prelude::*;
+
+/// File formats read by extension.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Format {
+    Csv,
+    Tsv,
+    Parquet,
+    Ndjson,
+}
+
+impl Format {
+    /// The format of a path from its extension (`.csv`, `.tsv`, `.parquet`/`.pq`,
+    /// `.ndjson`/`.jsonl`), case-insensitive; `None` for anything else.
+    pub fn of(path: &Path) -> Option<Format> {
+        let ext = path.extension()?.to_str()?.to_ascii_lowercase();
+        match ext.as_str() {
+            "csv" => Some(Format::Csv),
+            "tsv" => Some(Format::Tsv),
+            "parquet" | "pq" => Some(Format::Parquet),
+            "ndjson" | "jsonl" => Some(Format::Ndjson),
+            _ => None,
+        }
+    }
+}
+
+/// Why data could not be read; each message is one line naming the file or column.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error("file `{0}` does not exist")]
+    Missing(PathBuf),
+    #[error("`{0}` is not a supported data file (expected .csv, .tsv, .parquet, .pq, .ndjson or .jsonl)")]
+    Unsupported(PathBuf),
+    #[error("cannot read `{path}`: {message}")]
+    Read { path: PathBuf, message: String },
+    #[error("no input files were given")]
+    NoFiles,
+}
+
+/// The value kind of a column, unified over all files of a data set.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Dtype {
+    Float,
+    Int,
+    Bool,
+    Str,
+    /// Dates, times, nested types…: reported, never tested.
+    Other(String),
+}
+
+impl Dtype {
+    fn from_polars(dt: &DataType) -> Dtype {
+        match dt {
+            DataType::Float32 | DataType::Float64 => Dtype::Float,
+            DataType::Boolean => Dtype::Bool,
+            DataType::String => Dtype::Str,
+            // An all-null CSV column comes back as String or Null: treat it as numeric-less.
+            DataType::Null => Dtype::Other("null".into()),
+            d if d.is_integer() => Dtype::Int,
+            d => Dtype::Other(d.to_string()),
+        }
+    }
+
+    /// The kind two files with these kinds give together (an int column that is float in one
+    /// file is float; anything mixed with text is text; a null-only column takes the other).
+    fn unify(&self, other: &Dtype) -> Dtype {
+        use Dtype::*;
+        match (self, other) {
+            (a, b) if a == b => a.clone(),
+            (Other(n), b) | (b, Other(n)) if n == "null" => b.clone(),
+            (Float, Int) | (Int, Float) => Float,
+            (Str, _) | (_, Str) => Str,
+            (Other(a), _) | (_, Other(a)) => Other(a.clone()),
+            _ => Str,
+        }
+    }
+
+    pub fn is_numeric(&self) -> bool {
+        matches!(self, Dtype::Float | Dtype::Int)
+    }
+
+    /// Short name used in reports and profiles.
+    pub fn name(&self) -> String {
+        match self {
+            Dtype::Float => "float".into(),
+            Dtype::Int => "int".into(),
+            Dtype::Bool => "bool".into(),
+            Dtype::Str => "string".into(),
+            Dtype::Other(s) => s.clone(),
+        }
+    }
+}
+
+/// One column of one data set with NaN/±inf/null removed.
+#[derive(Debug)]
+pub struct Column {
+    pub name: String,
+    pub dtype: Dtype,
+    pub values: Values,
+    /// Rows whose value was null, NaN or ±infinity (dropped from `values`).
+    pub missing: u64,
+}
+
+/// Column values: numbers as `f64` (integers too), everything else as dictionary codes into
+/// `dict` (first-seen order; booleans are `false`/`true`).
+#[derive(Debug)]
+pub enum Values {
+    Num(Vec<f64>),
+    Cat { codes: Vec<u32>, dict: Vec<String> },
+}
+
+impl Values {
+    pub fn len(&self) -> usize {
+        match self {
+            Values::Num(v) => v.len(),
+            Values::Cat { codes, .. } => codes.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+struct Part {
+    path: PathBuf,
+    format: Format,
+    schema: Vec<(String, Dtype)>,
+    rows: u64,
+}
+
+/// A data set: one or more files read as one table.
+pub struct Table {
+    parts: Vec<Part>,
+    schema: Vec<(String, Dtype)>,
+    rows: u64,
+}
+
+fn read_err(path: &Path, e: impl std::fmt::Display) -> LoadError {
+    let msg = e.to_string();
+    let first = msg.lines().next().unwrap_or("").trim().to_string();
+    LoadError::Read {
+        path: path.to_path_buf(),
+        message: first,
+    }
+}
+
+/// polars' lazy scan of one file, all columns, nothing read yet.
+fn scan(path: &Path, format: Format, infer_all: bool) -> PolarsResult<LazyFrame> {
+    let p = PlRefPath::try_from_path(path)?;
+    match format {
+        Format::Csv | Format::Tsv => LazyCsvReader::new(p)
+            .with_glob(false)
+            .with_separator(if format == Format::Tsv { b'\t' } else { b',' })
+            .with_has_header(true)
+            // 10,000 rows settle most columns; a parse error triggers a full-file inference.
+            .with_infer_schema_length(if infer_all { None } else { Some(10_000) })
+            .finish(),
+        Format::Parquet => LazyFrame::scan_parquet(
+            p,
+            ScanArgsParquet {
+                glob: false,
+                ..Default::default()
+            },
+        ),
+        Format::Ndjson => LazyJsonLineReader::new(p)
+            .with_infer_schema_length(if infer_all {
+                None
+            } else {
+                std::num::NonZeroUsize::new(10_000)
+            })
+            // polars always globs NDJSON paths (`finish_no_glob` is unimplemented there)
+            .finish(),
+    }
+}
+
+impl Table {
+    /// Learn the schema and row count of every file (no column data is read).
+    pub fn open(paths: &[PathBuf]) -> Result<Table, LoadError> {
+        if paths.is_empty() {
+            return Err(LoadError::NoFiles);
+        }
+        let mut parts = Vec::with_capacity(paths.len());
+        for path in paths {
+            if !path.exists() {
+                return Err(LoadError::Missing(path.clone()));
+            }
+            let format = Format::of(path).ok_or_else(|| LoadError::Unsupported(path.clone()))?;
+            let lf = scan(path, format, false).map_err(|e| read_err(path, e))?;
+            let schema = lf.clone().collect_schema().map_err(|e| read_err(path, e))?;
+            let rows = lf
+                .select([len()])
+                .collect()
+                .map_err(|e| read_err(path, e))?;
+            let rows = rows
+                .columns()
+                .first()
+                .and_then(|c| c.get(0).ok())
+                .and_then(|v| v.extract::<u64>())
+                .unwrap_or(0);
+            parts.push(Part {
+                path: path.clone(),
+                format,
+                schema: schema
+                    .iter()
+                    .map(|(n, dt)| (n.to_string(), Dtype::from_polars(dt)))
+                    .collect(),
+                rows,
+            });
+        }
+        let mut schema: Vec<(String, Dtype)> = Vec::new();
+        for part in &parts {
+            for (name, dt) in &part.schema {
+                match schema.iter_mut().find(|(n, _)| n == name) {
+                    Some((_, have)) => *have = have.unify(dt),
+                    None => schema.push((name.clone(), dt.clone())),
+                }
+            }
+        }
+        let rows = parts.iter().map(|p| p.rows).sum();
+        Ok(Table {
+            parts,
+            schema,
+            rows,
+        })
+    }
+
+    /// Columns in file order (first file first), with their unified kinds.
+    pub fn schema(&self) -> &[(String, Dtype)] {
+        &self.schema
+    }
+
+    pub fn dtype(&self, name: &str) -> Option<&Dtype> {
+        self.schema.iter().find(|(n, _)| n == name).map(|(_, d)| d)
+    }
+
+    /// Total rows over all files.
+    pub fn rows(&self) -> u64 {
+        self.rows
+    }
+
+    pub fn files(&self) -> impl Iterator<Item = &Path> {
+        self.parts.iter().map(|p| p.path.as_path())
+    }
+
+    /// Read the named columns of every file (missing in a file → all-missing rows there).
+    /// `as_kind` forces a kind per column (e.g. text when the other data set has text).
+    pub fn read(&self, columns: &[(String, Dtype)]) -> Result<Vec<Column>, LoadError> {
+        let mut out: Vec<Column> = columns
+            .iter()
+            .map(|(name, dt)| Column {
+                name: name.clone(),
+                dtype: dt.clone(),
+                values: if dt.is_numeric() {
+                    Values::Num(Vec::new())
+                } else {
+                    Values::Cat {
+                        codes: Vec::new(),
+                        dict: Vec::new(),
+                    }
+                },
+                missing: 0,
+            })
+            .collect();
+        let mut lookups: Vec<HashMap<String, u32>> = vec![HashMap::new(); columns.len()];
+        for part in &self.parts {
+            self.read_part(part, columns, &mut out, &mut lookups)?;
+        }
+        Ok(out)
+    }
+
+    fn read_part(
+        &self,
+        part: &Part,
+        columns: &[(String, Dtype)],
+        out: &mut [Column],
+        lookups: &mut [HashMap<String, u32>],
+    ) -> Result<(), LoadError> {
+        let present: Vec<usize> = (0..columns.len())
+            .filter(|&i| part.schema.iter().any(|(n, _)| *n == columns[i].0))
+            .collect();
+        for (i, col) in out.iter_mut().enumerate() {
+            if !present.contains(&i) {
+                col.missing += part.rows;
+            }
+        }
+        if present.is_empty() {
+            return Ok(());
+        }
+        let df = fetch(part, present.iter().map(|&i| &columns[i]))?;
+        for (&i, column) in present.iter().zip(df.into_columns()) {
+            let series = column.take_materialized_series();
+            append(&mut out[i], &mut lookups[i], &series).map_err(|e| read_err(&part.path, e))?;
+        }
+        Ok(())
+    }
+}
+
+/// Read the given columns of one file as a frame, each cast to its unified kind.
+fn fetch<'a>(
+    part: &Part,
+    columns: impl Iterator<Item = &'a (String, Dtype)>,
+) -> Result<DataFrame, LoadError> {
+    let exprs: Vec<Expr> = columns
+        .map(|(name, dt)| {
+            let target = match dt {
+                Dtype::Float | Dtype::Int => DataType::Float64,
+                Dtype::Bool => DataType::Boolean,
+                _ => DataType::String,
+            };
+            col(name.as_str()).cast(target)
+        })
+        .collect();
+    let collect = |infer_all: bool| -> PolarsResult<DataFrame> {
+        scan(&part.path, part.format, infer_all)?
+            .select(exprs.clone())
+            .collect_with_engine(Engine::Streaming)
+            .map(|r| r.unwrap_single())
+    };
+    // A CSV whose type changes after the inferred prefix fails to parse: infer on all rows.
+    match collect(false) {
+        Ok(df) => Ok(df),
+        Err(_) if part.format != Format::Parquet => {
+            collect(true).map_err(|e| read_err(&part.path, e))
+        }
+        Err(e) => Err(read_err(&part.path, e)),
+    }
+}
+
+/// One value of a row-aligned read (see [`Table::read_rows`]).
+#[derive(Clone, Debug, PartialEq)]
+pub enum Cell {
+    Num(f64),
+    Text(String),
+}
+
+impl Table {
+    /// Read columns keeping row alignment (missing, NaN and ±inf as `None`): for prediction and
+    /// label columns, whose rows must stay paired.
+    pub fn read_rows(
+        &self,
+        columns: &[(String, Dtype)],
+    ) -> Result<Vec<Vec<Option<Cell>>>, LoadError> {
+        let mut out: Vec<Vec<Option<Cell>>> = vec![Vec::new(); columns.len()];
+        for part in &self.parts {
+            let present: Vec<usize> = (0..columns.len())
+                .filter(|&i| part.schema.iter().any(|(n, _)| *n == columns[i].0))
+                .collect();
+            for (i, o) in out.iter_mut().enumerate() {
+                if !present.contains(&i) {
+                    o.extend(std::iter::repeat_n(None, part.rows as usize));
+                }
+            }
+            if present.is_empty() {
+                continue;
+            }
+            let df = fetch(part, present.iter().map(|&i| &columns[i]))?;
+            for (&i, column) in present.iter().zip(df.into_columns()) {
+                let s = column.take_materialized_series();
+                let err = |e| read_err(&part.path, e);
+                if let Ok(ca) = s.f64() {
+                    out[i].extend(
+                        ca.iter()
+                            .map(|v| v.filter(|x| x.is_finite()).map(Cell::Num)),
+                    );
+                } else if let Ok(ca) = s.bool() {
+                    out[i].extend(ca.iter().map(|v| v.map(|b| Cell::Text(b.to_string()))));
+                } else {
+                    let ca = s.str().map_err(err)?;
+                    out[i].extend(ca.iter().map(|v| v.map(|x| Cell::Text(x.to_string()))));
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// Append one file's values of a column, dropping (and counting) null, NaN and ±inf.
+fn append(out: &mut Column, lookup: &mut HashMap<String, u32>, s: &Series) -> PolarsResult<()> {
+    match &mut out.values {
+        Values::Num(v) => {
+            let ca = s.f64()?;
+            v.reserve(ca.len() - ca.null_count());
+            let before = v.len();
+            for arr in ca.downcast_iter() {
+                if arr.validity().is_none_or(|b| b.unset_bits() == 0) {
+                    v.extend(arr.values().iter().copied().filter(|x| x.is_finite()));
+                } else {
+                    v.extend(arr.iter().flatten().copied().filter(|x| x.is_finite()));
+                }
+            }
+            out.missing += (ca.len() - (v.len() - before)) as u64;
+        }
+        Values::Cat { codes, dict } => {
+            let mut code_of = |key: &str, codes: &mut Vec<u32>| {
+                let code = match lookup.get(key) {
+                    Some(&c) => c,
+                    None => {
+                        let c = dict.len() as u32;
+                        dict.push(key.to_string());
+                        lookup.insert(key.to_string(), c);
+                        c
+                    }
+                };
+                codes.push(code);
+            };
+            if let Ok(ca) = s.bool() {
+                for v in ca.iter() {
+                    match v {
+                        Some(b) => code_of(if b { "true" } else { "false" }, codes),
+                        None => out.missing += 1,
+                    }
+                }
+            } else {
+                let ca = s.str()?;
+                codes.reserve(ca.len());
+                for v in ca.iter() {
+                    match v {
+                        Some(x) => code_of(x, codes),
+                        None => out.missing += 1,
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Bytes one row of a column costs while a batch is read (parse buffers included).
+fn row_cost(dt: &Dtype) -> u64 {
+    if dt.is_numeric() {
+        16
+    } else {
+        // dictionary code + polars' string view while parsing
+        24
+    }
+}
+
+/// Split `columns` into batches whose estimated footprint over `rows` (both data sets
+/// together) stays under `budget` bytes; every batch holds at least one column.
+pub fn plan_batches<T: Clone>(
+    columns: &[(T, Dtype)],
+    rows: u64,
+    budget: u64,
+) -> Vec<Vec<(T, Dtype)>> {
+    let mut batches: Vec<Vec<(T, Dtype)>> = Vec::new();
+    let mut current: Vec<(T, Dtype)> = Vec::new();
+    let mut used = 0u64;
+    for c in columns {
+        let cost = row_cost(&c.1).saturating_mul(rows);
+        if !current.is_empty() && used.saturating_add(cost) > budget {
+            batches.push(std::mem::take(&mut current));
+            used = 0;
+        }
+        used = used.saturating_add(cost);
+        current.push(c.clone());
+    }
+    if !current.is_empty() {
+        batches.push(current);
+    }
+    batches
+}
+
+/// Write a table to `path` in the format its extension names (tests and fixtures).
+pub fn write_table(path: &Path, df: &mut DataFrame) -> Result<(), LoadError> {
+    let format = Format::of(path).ok_or_else(|| LoadError::Unsupported(path.to_path_buf()))?;
+    let file = std::fs::File::create(path).map_err(|e| read_err(path, e))?;
+    let res = match format {
+        Format::Csv => CsvWriter::new(file).finish(df),
+        Format::Tsv => CsvWriter::new(file).with_separator(b'\t').finish(df),
+        Format::Parquet => ParquetWriter::new(file).finish(df).map(|_| ()),
+        Format::Ndjson => JsonWriter::new(file)
+            .with_json_format(JsonFormat::JsonLines)
+            .finish(df),
+    };
+    res.map_err(|e| read_err(path, e))
+}
+
+/// Build a frame from named columns of optional doubles / strings (tests and fixtures).
+pub fn frame(columns: Vec<(&str, TestValues)>) -> DataFrame {
+    let cols: Vec<polars::prelude::Column> = columns
+        .into_iter()
+        .map(|(name, v)| match v {
+            TestValues::F64(v) => Series::new(name.into(), v).into(),
+            TestValues::I64(v) => Series::new(name.into(), v).into(),
+            TestValues::Str(v) => Series::new(name.into(), v).into(),
+            TestValues::Bool(v) => Series::new(name.into(), v).into(),
+        })
+        .collect();
+    DataFrame::new_infer_height(cols).expect("columns of equal length")
+}
+
+/// Column values for [`frame`].
+pub enum TestValues {
+    F64(Vec<Option<f64>>),
+    I64(Vec<Option<i64>>),
+    Str(Vec<Option<String>>),
+    Bool(Vec<Option<bool>>),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_all_formats_and_counts_missing() {
+        let dir = tempfile::tempdir().expect("tmp");
+        for ext in ["csv", "tsv", "parquet", "ndjson"] {
+            let path = dir.path().join(format!("t.{ext}"));
+            let mut df = frame(vec![
+                (
+                    "x",
+                    TestValues::F64(vec![Some(1.0), None, Some(f64::NAN), Some(4.0)]),
+                ),
+                (
+                    "s",
+                    TestValues::Str(vec![
+                        Some("a".into()),
+                        Some("b".into()),
+                        None,
+                        Some("a".into()),
+                    ]),
+                ),
+            ]);
+            write_table(&path, &mut df).expect("write");
+            let t = Table::open(std::slice::from_ref(&path)).expect("open");
+            assert_eq!(t.rows(), 4, "{ext}");
+            let cols = t.read(t.schema()).expect("read");
+            // CSV writes NaN as "NaN", which parses back as NaN: dropped either way.
+            assert_eq!(cols[0].missing, 2, "{ext}");
+            assert!(matches!(&cols[0].values, Values::Num(v) if v == &vec![1.0, 4.0]));
+            assert_eq!(cols[1].missing, 1, "{ext}");
+            match &cols[1].values {
+                Values::Cat { codes, dict } => {
+                    assert_eq!(codes, &vec![0, 1, 0]);
+                    assert_eq!(dict, &vec!["a".to_string(), "b".to_string()]);
+                }
+                other => panic!("{other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn batches_respect_budget() {
+        let cols: Vec<(String, Dtype)> = (0..20).map(|i| (format!("c{i}"), Dtype::Float)).collect();
+        assert_eq!(plan_batches(&cols, 2_000_000, 768 << 20).len(), 1);
+        let b = plan_batches(&cols, 20_000_000, 768 << 20);
+        assert_eq!(b.len(), 10);
+        assert_eq!(plan_batches(&cols, u64::MAX / 4, 1).len(), 20);
+    }
+
+    #[test]
+    fn missing_and_unsupported_files() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let p = dir.path().join("nope.csv");
+        let e = Table::open(std::slice::from_ref(&p))
+            .err()
+            .map(|e| e.to_string());
+        assert!(e.unwrap_or_default().contains("does not exist"));
+        let q = dir.path().join("x.txt");
+        std::fs::write(&q, "a\n1\n").expect("write");
+        let e = Table::open(std::slice::from_ref(&q))
+            .err()
+            .map(|e| e.to_string());
+        assert!(e.unwrap_or_default().contains("not a supported data file"));
+    }
+}

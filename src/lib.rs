@@ -1,0 +1,26 @@
+//! `mlops` keeps a machine-learning model's whole life — data versions, training
+//! runs, model versions, promotions, drift reports — as content-addressed records in
+//! the team's own git repository, so that no server is needed and git history is
+//! the audit trail.
+//!
+//! The library does the work; `cli` only parses arguments and prints results.
+
+pub mod cli;
+pub mod config;
+pub mod context;
+pub mod dataset;
+pub mod demo;
+pub mod drift;
+pub mod error;
+pub mod gitcli;
+pub mod log;
+pub mod names;
+pub mod note;
+pub mod record;
+pub mod registry;
+pub mod run;
+pub mod store;
+pub mod templates;
+pub mod term;
+
+pub use error::{Error, Result};

@@ -1,0 +1,388 @@
+//! Promotions, rollbacks and deprecations.
+//!
+//! A promotion is decided inside the store's compare-and-swap loop: if another
+//! promotion of the same model lands first, the tip is re-read and the gates
+//! are evaluated again against the new state (the version now in the stage
+//! may have changed, and with it every `current`-relative gate).
+
+use serde::Serialize;
+
+use crate::config::Config;
+use crate::context;
+use crate::error::{Error, Result};
+use crate::gitcli;
+use crate::record::{Draft, Record};
+use crate::registry::ci;
+use crate::registry::gates::{self, DriftStatus, GateInput};
+use crate::registry::records::{
+    Approval, GateResult, Inventory, Promotion, DEPRECATION, PROMOTION, ROLLBACK, SCHEMA,
+};
+use crate::registry::spec::Selector;
+use crate::registry::state::{ModelState, VersionInfo};
+use crate::store::{Entity, EntityKind, Store};
+
+pub struct PromoteOptions {
+    pub model: String,
+    pub selector: Selector,
+    pub stage: String,
+    pub reason: Option<String>,
+    pub approved_by: Vec<String>,
+    pub force: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Evaluation {
+    pub model: String,
+    pub stage: String,
+    pub candidate: VersionInfo,
+    pub current: Option<VersionInfo>,
+    pub gates: Vec<GateResult>,
+    pub pass: bool,
+}
+
+pub fn model_state(store: &Store, model: &str) -> Result<ModelState> {
+    let entity = Entity::new(EntityKind::Model, model)?;
+    let history = store.history(&entity)?;
+    if history.is_empty() {
+        return Err(Error::invalid_with_hint(
+            format!("model `{model}` does not exist"),
+            "`mlops model list` shows the models; `mlops model register` creates one",
+        ));
+    }
+    ModelState::from_history(model, &history)
+}
+
+/// The latest drift report of a monitor.
+pub fn drift_status(store: &Store, monitor: &str) -> Result<Option<DriftStatus>> {
+    let entity = Entity::new(EntityKind::Monitor, monitor)?;
+    let history = store.history(&entity)?;
+    Ok(history.of_kind("drift-report").last().map(|r| DriftStatus {
+        drifted: r
+            .field("dataset_drift")
+            .and_then(|v| v.as_bool())
+            .unwrap_or(true),
+        created_at: r.created_at().to_string(),
+    }))
+}
+
+fn approvals(who: &[String]) -> Vec<Approval> {
+    let when = context::now_timestamp();
+    let mut out: Vec<Approval> = Vec::new();
+    for w in who {
+        let (who, role) = match w.split_once(':') {
+            Some((r, w)) if !r.contains('@') && !r.contains('<') => {
+                (w.trim().to_string(), Some(r.trim().to_string()))
+            }
+            _ => (w.trim().to_string(), None),
+        };
+        if !who.is_empty() && !out.iter().any(|a| a.who == who) {
+            out.push(Approval {
+                who,
+                role,
+                when: when.clone(),
+            });
+        }
+    }
+    out
+}
+
+fn evaluate_on(
+    store: &Store,
+    config: &Config,
+    state: &ModelState,
+    opts: &PromoteOptions,
+    actor: &str,
+) -> Result<Evaluation> {
+    let candidate = state.resolve(&opts.selector)?.clone();
+    let model_cfg = config.model(&opts.model);
+    let drift = match model_cfg
+        .and_then(|c| c.gates.get(&opts.stage))
+        .and_then(|g| g.drift_monitor.as_ref())
+    {
+        Some(m) => drift_status(store, m)?,
+        None => None,
+    };
+    let approvals = approvals(&opts.approved_by);
+    let gates = gates::evaluate(&GateInput {
+        state,
+        candidate: &candidate,
+        stage: &opts.stage,
+        config: model_cfg,
+        approvals: &approvals,
+        actor,
+        drift,
+        now: context::now(),
+    })?;
+    let pass = gates.iter().all(|g| g.pass);
+    let current = state
+        .in_stage(&opts.stage)
+        .filter(|c| c.version.version != candidate.version.version)
+        .cloned();
+    Ok(Evaluation {
+        model: opts.model.clone(),
+        stage: opts.stage.clone(),
+        candidate,
+        current,
+        gates,
+        pass,
+    })
+}
+
+/// Evaluates the gates without recording anything (`--check`).
+pub fn check(store: &Store, config: &Config, opts: &PromoteOptions) -> Result<Evaluation> {
+    let state = model_state(store, &opts.model)?;
+    let actor = store.identity().unwrap_or_default();
+    evaluate_on(store, config, &state, opts, &actor)
+}
+
+pub enum Outcome {
+    Recorded(Evaluation, Record),
+    /// Gates failed and there was no `--force`.
+    Refused(Evaluation),
+    /// The version already holds the stage.
+    AlreadyThere(Evaluation),
+}
+
+pub fn promote(store: &Store, config: &Config, opts: &PromoteOptions) -> Result<Outcome> {
+    if opts.force && opts.reason.as_deref().is_none_or(|r| r.trim().is_empty()) {
+        return Err(Error::invalid_with_hint(
+            "`--force` needs a `--reason`",
+            "an override is recorded with its justification: add `--reason \"...\"`",
+        ));
+    }
+    model_state(store, &opts.model)?;
+    let actor = store.identity()?;
+    let entity = Entity::new(EntityKind::Model, &opts.model)?;
+    let mut last: Option<Evaluation> = None;
+    let result = store.append(&entity, |tip| {
+        let state = ModelState::from_history(&opts.model, &tip.history()?)?;
+        let eval = evaluate_on(store, config, &state, opts, &actor)?;
+        last = Some(eval.clone());
+        if eval.candidate.stages.contains(&opts.stage) {
+            return Err(Error::Refused("already in stage".into()));
+        }
+        if !eval.pass && !opts.force {
+            return Err(Error::Refused("gates failed".into()));
+        }
+        let from_stage = eval.candidate.stages.last().cloned();
+        let body = Promotion {
+            model: opts.model.clone(),
+            version: eval.candidate.version.version.clone(),
+            version_record: eval.candidate.record.clone(),
+            from_stage,
+            to_stage: Some(opts.stage.clone()),
+            replaces: eval.current.as_ref().map(|c| c.version.version.clone()),
+            decision: if eval.pass {
+                "promoted".into()
+            } else {
+                "overridden".into()
+            },
+            gates: eval.gates.clone(),
+            approvals: approvals(&opts.approved_by),
+            reason: opts.reason.clone(),
+            is_override: !eval.pass,
+            code_commit: gitcli::try_output(
+                &store.root(),
+                &["rev-parse", "--verify", "-q", "HEAD"],
+            ),
+            ci: ci::detect(),
+            inventory: Inventory::from_config(config.model(&opts.model)),
+        };
+        let summary = format!(
+            "{} {}@{} to {}{}",
+            if eval.pass {
+                "promote"
+            } else {
+                "override: promote"
+            },
+            opts.model,
+            body.version,
+            opts.stage,
+            body.replaces
+                .as_ref()
+                .map(|r| format!(" (replaces {r})"))
+                .unwrap_or_default()
+        );
+        Draft::new(PROMOTION, SCHEMA, summary).with_body(&body)
+    });
+    match result {
+        Ok(record) => Ok(Outcome::Recorded(last.expect("evaluated"), record)),
+        Err(Error::Refused(why)) if why == "already in stage" => {
+            Ok(Outcome::AlreadyThere(last.expect("evaluated")))
+        }
+        Err(Error::Refused(_)) => Ok(Outcome::Refused(last.expect("evaluated"))),
+        Err(e) => Err(e),
+    }
+}
+
+pub struct RollbackOptions {
+    pub model: String,
+    pub stage: String,
+    pub to: Option<String>,
+    pub reason: String,
+}
+
+/// Puts the previous (or the named) version back in a stage.
+pub fn rollback(
+    store: &Store,
+    config: &Config,
+    opts: &RollbackOptions,
+) -> Result<(Record, Promotion)> {
+    if opts.reason.trim().is_empty() {
+        return Err(Error::invalid_with_hint(
+            "a rollback needs a reason",
+            "add `--reason \"...\"`",
+        ));
+    }
+    model_state(store, &opts.model)?;
+    let entity = Entity::new(EntityKind::Model, &opts.model)?;
+    let record = store.append(&entity, |tip| {
+        let state = ModelState::from_history(&opts.model, &tip.history()?)?;
+        let stages = gates::stages_of(config.model(&opts.model));
+        if !stages.contains(&opts.stage) {
+            return Err(Error::invalid_with_hint(
+                format!("model `{}` has no stage `{}`", opts.model, opts.stage),
+                format!("its stages are {}", stages.join(", ")),
+            ));
+        }
+        let current = state.stages.get(&opts.stage).cloned().ok_or_else(|| {
+            Error::invalid(format!(
+                "no version of model `{}` is in stage `{}`",
+                opts.model, opts.stage
+            ))
+        })?;
+        let target: &VersionInfo = match &opts.to {
+            Some(v) => {
+                let v = v.strip_prefix('v').unwrap_or(v);
+                state.version(v).ok_or_else(|| {
+                    Error::invalid_with_hint(
+                        format!("model `{}` has no version `{v}`", opts.model),
+                        format!("`mlops model show {}` lists its versions", opts.model),
+                    )
+                })?
+            }
+            None => {
+                let holders = state.holders.get(&opts.stage).cloned().unwrap_or_default();
+                holders
+                    .iter()
+                    .rev()
+                    .filter(|v| **v != current)
+                    .filter_map(|v| state.version(v))
+                    .find(|v| !v.deprecated)
+                    .ok_or_else(|| {
+                        Error::invalid_with_hint(
+                            format!(
+                                "stage `{}` of model `{}` has no earlier version to roll back to",
+                                opts.stage, opts.model
+                            ),
+                            "name one with `--to <version>`",
+                        )
+                    })?
+            }
+        };
+        if target.version.version == current {
+            return Err(Error::invalid(format!(
+                "version `{current}` already holds `{}`",
+                opts.stage
+            )));
+        }
+        if target.deprecated {
+            return Err(Error::invalid(format!(
+                "version `{}` is deprecated",
+                target.version.version
+            )));
+        }
+        let body = Promotion {
+            model: opts.model.clone(),
+            version: target.version.version.clone(),
+            version_record: target.record.clone(),
+            from_stage: target.stages.last().cloned(),
+            to_stage: Some(opts.stage.clone()),
+            replaces: Some(current.clone()),
+            decision: "rolled-back".into(),
+            gates: Vec::new(),
+            approvals: Vec::new(),
+            reason: Some(opts.reason.clone()),
+            is_override: false,
+            code_commit: gitcli::try_output(
+                &store.root(),
+                &["rev-parse", "--verify", "-q", "HEAD"],
+            ),
+            ci: ci::detect(),
+            inventory: Inventory::from_config(config.model(&opts.model)),
+        };
+        let summary = format!(
+            "rollback {} {}: {} -> {}",
+            opts.model, opts.stage, current, body.version
+        );
+        Draft::new(ROLLBACK, SCHEMA, summary).with_body(&body)
+    })?;
+    let body = record.parse()?;
+    Ok((record, body))
+}
+
+/// Marks a version deprecated; it leaves every stage it held.
+pub fn deprecate(
+    store: &Store,
+    config: &Config,
+    model: &str,
+    version: &str,
+    reason: Option<String>,
+) -> Result<(Record, Promotion)> {
+    model_state(store, model)?;
+    let entity = Entity::new(EntityKind::Model, model)?;
+    let record = store.append(&entity, |tip| {
+        let state = ModelState::from_history(model, &tip.history()?)?;
+        let v = state.version(version).ok_or_else(|| {
+            Error::invalid_with_hint(
+                format!("model `{model}` has no version `{version}`"),
+                format!("`mlops model show {model}` lists its versions"),
+            )
+        })?;
+        if v.deprecated {
+            return Err(Error::invalid(format!(
+                "version `{version}` is already deprecated"
+            )));
+        }
+        let body = Promotion {
+            model: model.to_string(),
+            version: version.to_string(),
+            version_record: v.record.clone(),
+            from_stage: v.stages.last().cloned(),
+            to_stage: None,
+            replaces: None,
+            decision: "deprecated".into(),
+            gates: Vec::new(),
+            approvals: Vec::new(),
+            reason: reason.clone(),
+            is_override: false,
+            code_commit: None,
+            ci: ci::detect(),
+            inventory: Inventory::from_config(config.model(model)),
+        };
+        let mut summary = format!("deprecate {model}@{version}");
+        if !v.stages.is_empty() {
+            summary.push_str(&format!(" (leaves {})", v.stages.join(", ")));
+        }
+        Draft::new(DEPRECATION, SCHEMA, summary).with_body(&body)
+    })?;
+    let body = record.parse()?;
+    Ok((record, body))
+}
+
+/// Projects a stage or version onto a git tag for CI triggers (only when
+/// asked; never pushed by mlops).
+pub fn tag(store: &Store, name: &str, commit: Option<&str>) -> Result<String> {
+    let root = store.root();
+    let target = match commit {
+        Some(c) => c.to_string(),
+        None => gitcli::output(&root, &["rev-parse", "--verify", "HEAD"]).map_err(|_| {
+            Error::invalid_with_hint(
+                format!("cannot create tag `{name}`: the repository has no commit to point it at"),
+                "commit first, or leave out `--tag`",
+            )
+        })?,
+    };
+    gitcli::output(&root, &["tag", "-f", name, &target])?;
+    Ok(target)
+}

@@ -1,0 +1,120 @@
+//! Record shapes of the registry (schema 1).
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::run::record::{Artifact, Input};
+
+pub const VERSION: &str = "model-version";
+pub const PROMOTION: &str = "promotion";
+pub const ROLLBACK: &str = "rollback";
+pub const DEPRECATION: &str = "deprecation";
+pub const SCHEMA: u64 = 1;
+
+/// The inventory entry of `mlops.toml` as it stood when the event happened.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct Inventory {
+    pub owner: Option<String>,
+    pub purpose: Option<String>,
+    pub intended_use: Option<String>,
+    pub limitations: Option<String>,
+    pub risk_tier: Option<String>,
+    #[serde(default)]
+    pub card: BTreeMap<String, String>,
+}
+
+impl Inventory {
+    pub fn from_config(c: Option<&crate::config::ModelConfig>) -> Inventory {
+        match c {
+            Some(c) => Inventory {
+                owner: c.owner.clone(),
+                purpose: c.purpose.clone(),
+                intended_use: c.intended_use.clone(),
+                limitations: c.limitations.clone(),
+                risk_tier: c.risk_tier.clone(),
+                card: c.card.clone(),
+            },
+            None => Inventory::default(),
+        }
+    }
+
+    /// A model-card field by name: the named fields first, then `card`.
+    pub fn field(&self, name: &str) -> Option<&str> {
+        let v = match name {
+            "owner" => self.owner.as_deref(),
+            "purpose" => self.purpose.as_deref(),
+            "intended_use" => self.intended_use.as_deref(),
+            "limitations" => self.limitations.as_deref(),
+            "risk_tier" => self.risk_tier.as_deref(),
+            other => self.card.get(other).map(String::as_str),
+        };
+        v.filter(|s| !s.trim().is_empty())
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ModelVersion {
+    pub model: String,
+    pub version: String,
+    pub run_id: Option<String>,
+    /// The run record's id: the lineage link to data and code.
+    pub run_record: Option<String>,
+    pub artifacts: Vec<Artifact>,
+    /// The run's metric summary values, copied so the version stands alone.
+    pub metrics: BTreeMap<String, f64>,
+    pub datasets: Vec<Input>,
+    pub code_commit: Option<String>,
+    pub inventory: Inventory,
+    pub description: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct GateResult {
+    pub gate: String,
+    pub expected: String,
+    pub actual: String,
+    pub pass: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Approval {
+    pub who: String,
+    pub role: Option<String>,
+    pub when: String,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct CiContext {
+    pub provider: String,
+    pub run_url: Option<String>,
+    pub pull_request: Option<String>,
+    pub pr_author: Option<String>,
+    pub actor: Option<String>,
+    pub commit: Option<String>,
+}
+
+/// A promotion, rollback or deprecation.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Promotion {
+    pub model: String,
+    pub version: String,
+    /// The version record being moved.
+    pub version_record: String,
+    /// The stage the version was in before (its highest), if any.
+    pub from_stage: Option<String>,
+    /// The stage it enters; `None` for a deprecation.
+    pub to_stage: Option<String>,
+    /// The version that held `to_stage` before, replaced by this event.
+    pub replaces: Option<String>,
+    /// `promoted`, `overridden`, `rolled-back` or `deprecated`.
+    pub decision: String,
+    pub gates: Vec<GateResult>,
+    pub approvals: Vec<Approval>,
+    pub reason: Option<String>,
+    #[serde(rename = "override")]
+    pub is_override: bool,
+    pub code_commit: Option<String>,
+    pub ci: Option<CiContext>,
+    pub inventory: Inventory,
+}

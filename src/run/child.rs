@@ -1,0 +1,83 @@
+//! Running the training command: no shell (unless the user wrote one), output
+//! streamed through unchanged (inherited stdio), and signals handled so that a
+//! Ctrl-C or a `kill` stops the child and still records the run as `killed`.
+//!
+//! A Ctrl-C at the terminal reaches the whole foreground process group, child
+//! included, so mlops must not forward it a second time (a second SIGINT
+//! interrupts Python's clean-up). A signal *sent* to mlops alone (`kill`, a
+//! scheduler's SIGTERM) never reaches the child, so that one is forwarded.
+//! The signal's origin (kernel/terminal vs. another process) tells them apart.
+
+use std::path::Path;
+use std::process::{Command, ExitStatus};
+use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::Arc;
+
+use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+use signal_hook::iterator::exfiltrator::WithOrigin;
+use signal_hook::iterator::SignalsInfo;
+use signal_hook::low_level::siginfo::Cause;
+
+use crate::error::{Error, Result};
+
+pub struct Finished {
+    pub status: ExitStatus,
+    /// The signal mlops itself received while the child ran, if any.
+    pub received: Option<i32>,
+}
+
+pub fn run(argv: &[String], dir: &Path, env: &[(&str, String)]) -> Result<Finished> {
+    let (program, args) = argv.split_first().ok_or_else(|| {
+        Error::invalid_with_hint(
+            "no command to track",
+            "write it after `--`: `mlops track -- python train.py`",
+        )
+    })?;
+    let mut cmd = Command::new(program);
+    cmd.args(args).current_dir(dir);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    // Register before spawning, so no signal slips between spawn and handler.
+    let mut signals = SignalsInfo::<WithOrigin>::new([SIGINT, SIGTERM, SIGHUP])
+        .map_err(|e| Error::io("cannot install signal handlers", e))?;
+    let handle = signals.handle();
+    let mut child = cmd.spawn().map_err(|e| {
+        let hint = if e.kind() == std::io::ErrorKind::NotFound {
+            format!(
+                "`{program}` is not on PATH; to use shell syntax run `mlops track -- sh -c '...'`"
+            )
+        } else {
+            "check the command and its permissions".to_string()
+        };
+        Error::Invalid {
+            message: format!("cannot start `{program}`: {e}"),
+            hint: Some(hint),
+        }
+    })?;
+    let pid = child.id() as libc::pid_t;
+    let received = Arc::new(AtomicI32::new(0));
+    let seen = Arc::clone(&received);
+    let forwarder = std::thread::spawn(move || {
+        for info in &mut signals {
+            seen.store(info.signal, Ordering::SeqCst);
+            let from_terminal = matches!(info.cause, Cause::Kernel);
+            if !from_terminal {
+                // SAFETY: kill(2) with a pid we spawned and a valid signal number.
+                unsafe {
+                    libc::kill(pid, info.signal);
+                }
+            }
+        }
+    });
+    let status = child
+        .wait()
+        .map_err(|e| Error::io(format!("cannot wait for `{program}`"), e))?;
+    handle.close();
+    let _ = forwarder.join();
+    let sig = received.load(Ordering::SeqCst);
+    Ok(Finished {
+        status,
+        received: (sig != 0).then_some(sig),
+    })
+}

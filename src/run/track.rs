@@ -1,0 +1,311 @@
+//! `mlops track`: everything is checked before the command starts (repository,
+//! identity, params, input data), because a three-hour training run that
+//! cannot be recorded at the end is three hours lost.
+
+use std::collections::BTreeMap;
+use std::os::unix::process::ExitStatusExt;
+use std::path::PathBuf;
+use std::time::{Instant, SystemTime};
+
+use rand::Rng;
+use serde_json::Value;
+
+use crate::config::Config;
+use crate::context;
+use crate::error::{Error, Result};
+use crate::record::{Draft, Record};
+use crate::run::metrics::Collected;
+use crate::run::record::{Artifact, Input, RunRecord, Status, AMENDMENT, KIND, SCHEMA};
+use crate::run::{child, code, dvclive, environment, params};
+use crate::store::{Entity, EntityKind, Store};
+
+pub struct TrackOptions {
+    pub name: Option<String>,
+    pub experiment: String,
+    pub params: Vec<(String, Value)>,
+    pub params_file: Option<PathBuf>,
+    /// `(role, dataset name or path)`.
+    pub data: Vec<(String, String)>,
+    pub artifacts: Vec<PathBuf>,
+    pub tags: BTreeMap<String, String>,
+    pub note: Option<String>,
+    pub env: Vec<String>,
+    pub command: Vec<String>,
+    /// Where the command runs (the user's current directory).
+    pub cwd: PathBuf,
+    pub quiet: bool,
+}
+
+pub struct Tracked {
+    pub record: Record,
+    pub run: RunRecord,
+    /// What mlops exits with: the command's own exit code (128 + n for a signal).
+    pub exit_code: i32,
+}
+
+/// A sortable run id: UTC time to the second, then 24 random bits.
+pub fn new_run_id() -> String {
+    let t = context::now();
+    let r: u32 = rand::rng().random_range(0..1 << 24);
+    format!("{}-{r:06x}", t.format("%Y%m%d-%H%M%S"))
+}
+
+pub fn track(store: &Store, config: &Config, opts: TrackOptions) -> Result<Tracked> {
+    if opts.command.is_empty() {
+        return Err(Error::invalid_with_hint(
+            "no command to track",
+            "write it after `--`: `mlops track -- python train.py`",
+        ));
+    }
+    store.identity()?;
+    if let Some(n) = &opts.name {
+        if n.trim().is_empty() {
+            return Err(Error::invalid("`--name` is empty"));
+        }
+    }
+    crate::names::validate(&opts.experiment).map_err(|_| {
+        Error::invalid_with_hint(
+            format!("`--experiment {}` is not a valid name", opts.experiment),
+            "use letters, digits, `.`, `_` and `-`",
+        )
+    })?;
+    let root = store.root();
+    let mut run_params = match &opts.params_file {
+        Some(p) => params::read_file(&opts.cwd.join(p))?,
+        None => BTreeMap::new(),
+    };
+    for (k, v) in &opts.params {
+        run_params.insert(k.clone(), v.clone());
+    }
+    let mut inputs: Vec<Input> = Vec::new();
+    for (role, spec) in &opts.data {
+        inputs.push(crate::dataset::inputs::resolve(
+            store, &opts.cwd, role, spec, opts.quiet,
+        )?);
+    }
+
+    let run_id = new_run_id();
+    let entity = Entity::new(EntityKind::Run, &run_id)?;
+    let work = store.git_dir().join("mlops").join("runs").join(&run_id);
+    std::fs::create_dir_all(&work)
+        .map_err(|e| Error::io("cannot create the run's folder in .git/mlops", e))?;
+    let metrics_path = work.join("metrics.jsonl");
+    std::fs::write(&metrics_path, b"")
+        .map_err(|e| Error::io("cannot create the metrics file", e))?;
+
+    let code = code::capture(&root);
+    let env_info = environment::capture(&opts.env);
+    let started_at = context::now_timestamp();
+    let wall = SystemTime::now();
+    let clock = Instant::now();
+    let finished = child::run(
+        &opts.command,
+        &opts.cwd,
+        &[
+            ("MLOPS_RUN_ID", run_id.clone()),
+            ("MLOPS_METRICS", metrics_path.display().to_string()),
+            ("MLOPS_EXPERIMENT", opts.experiment.clone()),
+        ],
+    )?;
+    let duration_s = clock.elapsed().as_secs_f64();
+    let ended_at = context::now_timestamp();
+
+    let mut collected = Collected::default();
+    collected
+        .read_file(&metrics_path)
+        .map_err(|e| Error::io("cannot read the metrics file", e))?;
+    dvclive::read(&opts.cwd, wall, &mut collected);
+    for (k, v) in std::mem::take(&mut collected.params) {
+        run_params.entry(k).or_insert(v);
+    }
+    let mut tags = std::mem::take(&mut collected.tags);
+    tags.extend(opts.tags.clone());
+    let mut warnings = std::mem::take(&mut collected.warnings);
+    let artifacts = hash_artifacts(&opts.cwd, &root, &opts.artifacts, &mut warnings)?;
+
+    let signal = finished.status.signal().or(finished.received);
+    let exit_code = finished.status.code();
+    let status = if signal.is_some() {
+        Status::Killed
+    } else if finished.status.success() {
+        Status::Finished
+    } else {
+        Status::Failed
+    };
+    let mut draft = Draft::new(
+        KIND,
+        SCHEMA,
+        format!(
+            "run {run_id} {}{}",
+            status.as_str(),
+            opts.name
+                .as_deref()
+                .map(|n| format!(" ({n})"))
+                .unwrap_or_default()
+        ),
+    );
+    let metric_history = collected.history_blob().map(|b| draft.attach(b));
+    let run = RunRecord {
+        run_id: run_id.clone(),
+        name: opts.name.clone(),
+        experiment: opts.experiment.clone(),
+        status,
+        started_at,
+        ended_at,
+        duration_s: (duration_s * 1000.0).round() / 1000.0,
+        command: opts.command.clone(),
+        exit_code,
+        signal,
+        params: run_params,
+        metrics: collected.summaries(&config.tracking.summary),
+        metric_history,
+        code: Some(code),
+        environment: env_info,
+        inputs,
+        artifacts,
+        tags,
+        notes: opts.note.clone(),
+        warnings,
+    };
+    let draft = draft.with_body(&run)?;
+    let record = store.append(&entity, |_| Ok(draft.clone()))?;
+    let _ = std::fs::remove_dir_all(&work);
+    let exit = match (exit_code, signal) {
+        (Some(c), _) => c,
+        (None, Some(s)) => 128 + s,
+        (None, None) => 1,
+    };
+    Ok(Tracked {
+        record,
+        run,
+        exit_code: exit,
+    })
+}
+
+fn hash_artifacts(
+    cwd: &std::path::Path,
+    root: &std::path::Path,
+    paths: &[PathBuf],
+    warnings: &mut Vec<String>,
+) -> Result<Vec<Artifact>> {
+    let mut out = Vec::new();
+    for p in paths {
+        let abs = cwd.join(p);
+        if !abs.exists() {
+            warnings.push(format!(
+                "artifact `{}` does not exist after the run",
+                p.display()
+            ));
+            continue;
+        }
+        let files: Vec<PathBuf> = if abs.is_dir() {
+            walkdir::WalkDir::new(&abs)
+                .sort_by_file_name()
+                .into_iter()
+                .filter_map(|e| e.ok())
+                .filter(|e| e.file_type().is_file())
+                .map(|e| e.into_path())
+                .collect()
+        } else {
+            vec![abs.clone()]
+        };
+        for f in files {
+            let (sha256, size) = crate::dataset::hash::sha256_file(&f)
+                .map_err(|e| Error::io(format!("cannot hash artifact `{}`", f.display()), e))?;
+            let shown = f
+                .canonicalize()
+                .ok()
+                .and_then(|c| {
+                    root.canonicalize()
+                        .ok()
+                        .and_then(|r| c.strip_prefix(r).ok().map(|x| x.to_path_buf()))
+                })
+                .unwrap_or(f.clone());
+            out.push(Artifact {
+                path: shown.to_string_lossy().replace('\\', "/"),
+                sha256,
+                size,
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// `mlops track log`: appends to the current run's metrics file, for shell
+/// scripts inside a tracked run.
+pub fn log_line(
+    metrics: &[(String, f64)],
+    step: Option<i64>,
+    run_params: &[(String, Value)],
+) -> Result<()> {
+    let path = context::var("MLOPS_METRICS").ok_or_else(|| {
+        Error::invalid_with_hint(
+            "`mlops track log` runs only inside a tracked run (`MLOPS_METRICS` is not set)",
+            "start the script with `mlops track -- ./train.sh`",
+        )
+    })?;
+    let mut obj = serde_json::Map::new();
+    if let Some(s) = step {
+        obj.insert("step".into(), s.into());
+    }
+    for (k, v) in metrics {
+        obj.insert(k.clone(), Value::from(crate::record::finite(k, *v)?));
+    }
+    if !run_params.is_empty() {
+        obj.insert(
+            "params".into(),
+            Value::Object(run_params.iter().cloned().collect()),
+        );
+    }
+    obj.insert("time".into(), context::now_timestamp().into());
+    let mut line = serde_json::to_vec(&Value::Object(obj)).expect("JSON");
+    line.push(b'\n');
+    use std::io::Write;
+    // One write with O_APPEND: lines from parallel writers never interleave.
+    let mut f = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&path)
+        .map_err(|e| Error::io(format!("cannot open the metrics file `{path}`"), e))?;
+    f.write_all(&line)
+        .map_err(|e| Error::io(format!("cannot write the metrics file `{path}`"), e))?;
+    Ok(())
+}
+
+/// Records a later metric, tag or note on a finished run as its own event.
+pub fn amend(
+    store: &Store,
+    run_id: &str,
+    amendment: crate::run::record::Amendment,
+) -> Result<Record> {
+    let entity = Entity::new(EntityKind::Run, run_id)?;
+    let mut parts = Vec::new();
+    if !amendment.metrics.is_empty() {
+        parts.push(format!(
+            "metrics {}",
+            amendment
+                .metrics
+                .keys()
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(",")
+        ));
+    }
+    if !amendment.tags.is_empty() {
+        parts.push(format!(
+            "tags {}",
+            amendment.tags.keys().cloned().collect::<Vec<_>>().join(",")
+        ));
+    }
+    if amendment.note.is_some() {
+        parts.push("note".into());
+    }
+    if parts.is_empty() {
+        return Err(Error::invalid_with_hint(
+            "nothing to amend",
+            "pass `--metric k=v`, `--tag k=v` or `--note \"...\"`",
+        ));
+    }
+    let summary = format!("amend run {run_id}: {}", parts.join("; "));
+    let draft = Draft::new(AMENDMENT, SCHEMA, summary).with_body(&amendment)?;
+    store.append(&entity, |_| Ok(draft.clone()))
+}

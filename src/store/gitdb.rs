@@ -1,0 +1,207 @@
+//! The only module that talks to gix. It knows git objects and refs, nothing
+//! about what records mean: write a blob, add it to a tree, commit on top of a
+//! tip, and move a ref with compare-and-swap.
+
+use gix::bstr::ByteSlice;
+use gix::objs::tree::EntryKind;
+use gix::refs::transaction::{Change, LogChange, PreviousValue, RefEdit, RefLog};
+use gix::refs::{FullName, Target};
+use gix::ObjectId;
+
+use crate::error::{Error, Result};
+
+/// An open repository.
+pub struct GitDb {
+    repo: gix::Repository,
+}
+
+/// The outcome of a compare-and-swap.
+pub enum Swap {
+    Done,
+    /// Another writer moved the ref, or holds its lock: re-read and retry.
+    Lost,
+}
+
+/// One commit on an entity's chain, as far as the store cares.
+pub struct CommitInfo {
+    pub tree: ObjectId,
+    pub parents: Vec<ObjectId>,
+    pub message: String,
+}
+
+impl GitDb {
+    pub fn discover(dir: &std::path::Path) -> Result<GitDb> {
+        let repo = gix::discover(dir).map_err(|_| Error::NotARepo(dir.to_path_buf()))?;
+        Ok(GitDb { repo })
+    }
+
+    /// The working tree's root, or the git dir for a bare repository.
+    pub fn root(&self) -> std::path::PathBuf {
+        self.repo
+            .workdir()
+            .unwrap_or_else(|| self.repo.git_dir())
+            .to_path_buf()
+    }
+
+    pub fn git_dir(&self) -> std::path::PathBuf {
+        self.repo.git_dir().to_path_buf()
+    }
+
+    pub fn is_bare(&self) -> bool {
+        self.repo.workdir().is_none()
+    }
+
+    /// `Name <email>` from git's identity resolution (environment, config).
+    /// Audit records must be attributable, so there is no fallback identity.
+    pub fn identity(&self) -> Result<String> {
+        match self.repo.committer() {
+            Some(Ok(sig)) => Ok(format!("{} <{}>", sig.name, sig.email)),
+            Some(Err(e)) => Err(Error::git(e)),
+            None => Err(Error::NoIdentity),
+        }
+    }
+
+    pub fn read_ref(&self, name: &str) -> Result<Option<ObjectId>> {
+        match self.repo.try_find_reference(name).map_err(Error::git)? {
+            Some(mut r) => Ok(Some(r.peel_to_id().map_err(Error::git)?.detach())),
+            None => Ok(None),
+        }
+    }
+
+    /// All refs under a prefix, with their targets.
+    pub fn refs_with_prefix(&self, prefix: &str) -> Result<Vec<(String, ObjectId)>> {
+        let platform = self.repo.references().map_err(Error::git)?;
+        let mut out = Vec::new();
+        for r in platform.prefixed(prefix).map_err(Error::git)? {
+            let mut r = r.map_err(|e| Error::Git(e.to_string()))?;
+            let name = r.name().as_bstr().to_str_lossy().into_owned();
+            let id = r.peel_to_id().map_err(Error::git)?.detach();
+            out.push((name, id));
+        }
+        Ok(out)
+    }
+
+    pub fn commit_info(&self, id: ObjectId) -> Result<CommitInfo> {
+        let commit = self.repo.find_commit(id).map_err(Error::git)?;
+        Ok(CommitInfo {
+            tree: commit.tree_id().map_err(Error::git)?.detach(),
+            parents: commit.parent_ids().map(|p| p.detach()).collect(),
+            message: commit.message_raw_sloppy().to_str_lossy().into_owned(),
+        })
+    }
+
+    /// The blobs of a tree, one level of folders deep: `(folder, file name, bytes)`.
+    pub fn read_tree_files(&self, tree: ObjectId) -> Result<Vec<(String, String, Vec<u8>)>> {
+        let tree = self.repo.find_tree(tree).map_err(Error::git)?;
+        let mut out = Vec::new();
+        for entry in tree.iter() {
+            let entry = entry.map_err(Error::git)?;
+            if !entry.mode().is_tree() {
+                continue;
+            }
+            let folder = entry.filename().to_str_lossy().into_owned();
+            let sub = self.repo.find_tree(entry.oid()).map_err(Error::git)?;
+            for file in sub.iter() {
+                let file = file.map_err(Error::git)?;
+                if !file.mode().is_blob() {
+                    continue;
+                }
+                let blob = self.repo.find_blob(file.oid()).map_err(Error::git)?;
+                out.push((
+                    folder.clone(),
+                    file.filename().to_str_lossy().into_owned(),
+                    blob.data.clone(),
+                ));
+            }
+        }
+        Ok(out)
+    }
+
+    /// One file of a tree by its path, or `None`.
+    pub fn read_tree_file(&self, tree: ObjectId, path: &str) -> Result<Option<Vec<u8>>> {
+        let tree = self.repo.find_tree(tree).map_err(Error::git)?;
+        match tree.lookup_entry_by_path(path).map_err(Error::git)? {
+            Some(entry) => {
+                let blob = self.repo.find_blob(entry.oid()).map_err(Error::git)?;
+                Ok(Some(blob.data.clone()))
+            }
+            None => Ok(None),
+        }
+    }
+
+    /// Writes blobs at the given paths on top of `base` (or an empty tree) and
+    /// returns the new tree.
+    pub fn tree_with(&self, base: Option<ObjectId>, files: &[(String, &[u8])]) -> Result<ObjectId> {
+        let base = base.unwrap_or_else(|| ObjectId::empty_tree(self.repo.object_hash()));
+        let mut editor = self.repo.edit_tree(base).map_err(Error::git)?;
+        for (path, bytes) in files {
+            let blob = self.repo.write_blob(bytes).map_err(Error::git)?;
+            editor
+                .upsert(path.as_str(), EntryKind::Blob, blob.detach())
+                .map_err(Error::git)?;
+        }
+        Ok(editor.write().map_err(Error::git)?.detach())
+    }
+
+    /// Writes a commit (author = committer = the git identity) without moving any ref.
+    pub fn commit(&self, message: &str, tree: ObjectId, parents: &[ObjectId]) -> Result<ObjectId> {
+        let sig = match self.repo.committer() {
+            Some(Ok(sig)) => sig,
+            Some(Err(e)) => return Err(Error::git(e)),
+            None => return Err(Error::NoIdentity),
+        };
+        let author = match self.repo.author() {
+            Some(Ok(a)) => a,
+            _ => sig,
+        };
+        let commit = self
+            .repo
+            .new_commit_as(sig, author, message, tree, parents.iter().copied())
+            .map_err(Error::git)?;
+        Ok(commit.id)
+    }
+
+    /// Moves `name` from `expected` (`None`: must not exist) to `new`.
+    pub fn compare_and_swap(
+        &self,
+        name: &str,
+        expected: Option<ObjectId>,
+        new: ObjectId,
+        reflog: &str,
+    ) -> Result<Swap> {
+        let full: FullName = name
+            .try_into()
+            .map_err(|e| Error::Git(format!("invalid ref `{name}`: {e}")))?;
+        let expected = match expected {
+            Some(old) => PreviousValue::MustExistAndMatch(Target::Object(old)),
+            None => PreviousValue::MustNotExist,
+        };
+        let edit = RefEdit {
+            change: Change::Update {
+                log: LogChange {
+                    mode: RefLog::AndReference,
+                    force_create_reflog: false,
+                    message: reflog.into(),
+                },
+                expected,
+                new: Target::Object(new),
+            },
+            name: full,
+            deref: false,
+        };
+        match self.repo.edit_reference(edit) {
+            Ok(_) => Ok(Swap::Done),
+            Err(e) if e.is_conflict() || e.can_retry() => Ok(Swap::Lost),
+            Err(e) => {
+                // A lost race can also surface as a lock or mismatch error that
+                // gix does not classify; the caller re-reads the tip and decides.
+                let text = format!("{e:#}");
+                if text.contains("lock") || text.contains("expected") || text.contains("exist") {
+                    Ok(Swap::Lost)
+                } else {
+                    Err(Error::Git(text))
+                }
+            }
+        }
+    }
+}

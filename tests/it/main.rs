@@ -1,0 +1,6 @@
+//! The integration tests: one binary, every test runs the real `mlops`
+//! executable against real git repositories in temp dirs.
+
+mod support;
+
+mod foundation;

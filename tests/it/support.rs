@@ -1,0 +1,144 @@
+//! A hermetic repository for each test: its own temp dir, `HOME` and git
+//! config inside it, a cleared environment, a fixed identity and a fixed clock,
+//! so record and commit ids are the same on every run and every machine.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use assert_cmd::cargo::CommandCargoExt;
+
+pub const NOW: &str = "2026-03-01T09:00:00Z";
+pub const GIT_DATE: &str = "2026-03-01T09:00:00+00:00";
+
+pub struct Repo {
+    _tmp: tempfile::TempDir,
+    pub path: PathBuf,
+    pub home: PathBuf,
+}
+
+/// Runs a command and captures its outcome.
+pub struct Out {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Out {
+    #[track_caller]
+    pub fn ok(self) -> Out {
+        assert_eq!(
+            self.code, 0,
+            "expected success\nstdout:\n{}\nstderr:\n{}",
+            self.stdout, self.stderr
+        );
+        self
+    }
+
+    #[track_caller]
+    pub fn code(self, code: i32) -> Out {
+        assert_eq!(
+            self.code, code,
+            "unexpected exit code\nstdout:\n{}\nstderr:\n{}",
+            self.stdout, self.stderr
+        );
+        self
+    }
+
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}", self.stdout))
+    }
+}
+
+fn capture(mut cmd: Command) -> Out {
+    let out = cmd.output().expect("the command runs");
+    Out {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+impl Repo {
+    /// A fresh repository with no commits and a configured identity.
+    pub fn new() -> Repo {
+        let repo = Repo::bare_dir();
+        repo.git(&["init", "-q", "-b", "main"]).ok();
+        repo.git(&["config", "user.name", "Test User"]).ok();
+        repo.git(&["config", "user.email", "test@example.com"]).ok();
+        repo
+    }
+
+    /// A temp dir that is not (yet) a repository.
+    pub fn bare_dir() -> Repo {
+        let tmp = tempfile::tempdir().expect("a temp dir");
+        let path = tmp.path().join("repo");
+        let home = tmp.path().join("home");
+        std::fs::create_dir_all(&path).unwrap();
+        std::fs::create_dir_all(&home).unwrap();
+        Repo {
+            _tmp: tmp,
+            path,
+            home,
+        }
+    }
+
+    /// A second repository in the same temp dir (for clones).
+    pub fn sibling(&self, name: &str) -> PathBuf {
+        self.path.parent().unwrap().join(name)
+    }
+
+    fn hermetic(&self, cmd: &mut Command, dir: &Path) {
+        cmd.current_dir(dir)
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", &self.home)
+            .env("XDG_CONFIG_HOME", self.home.join(".config"))
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("GIT_AUTHOR_DATE", GIT_DATE)
+            .env("GIT_COMMITTER_DATE", GIT_DATE)
+            .env("MLOPS_NOW", NOW)
+            .env("LC_ALL", "C");
+    }
+
+    pub fn mlops_cmd(&self, args: &[&str]) -> Command {
+        self.mlops_cmd_in(&self.path, args)
+    }
+
+    pub fn mlops_cmd_in(&self, dir: &Path, args: &[&str]) -> Command {
+        let mut cmd = Command::cargo_bin("mlops").expect("the mlops binary is built");
+        self.hermetic(&mut cmd, dir);
+        cmd.args(args);
+        cmd
+    }
+
+    pub fn mlops(&self, args: &[&str]) -> Out {
+        capture(self.mlops_cmd(args))
+    }
+
+    pub fn mlops_in(&self, dir: &Path, args: &[&str]) -> Out {
+        capture(self.mlops_cmd_in(dir, args))
+    }
+
+    pub fn git(&self, args: &[&str]) -> Out {
+        self.git_in(&self.path, args)
+    }
+
+    pub fn git_in(&self, dir: &Path, args: &[&str]) -> Out {
+        let mut cmd = Command::new("git");
+        self.hermetic(&mut cmd, dir);
+        cmd.args(args);
+        capture(cmd)
+    }
+
+    pub fn write(&self, rel: &str, contents: &str) -> PathBuf {
+        let p = self.path.join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(&p, contents).unwrap();
+        p
+    }
+
+    pub fn read(&self, rel: &str) -> String {
+        std::fs::read_to_string(self.path.join(rel)).unwrap()
+    }
+}
