@@ -35,7 +35,7 @@ struct ListArgs {
     #[arg(long)]
     filter: Option<String>,
     /// Sort keys, `-` for descending: `-metrics.acc,params.lr`.
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     sort: Option<String>,
     /// At most this many runs.
     #[arg(long, short = 'n')]

@@ -623,7 +623,7 @@ fn analyze(
     let requested = ov.and_then(|o| o.test);
     let mut threshold = ov.and_then(|o| o.threshold);
     r.overridden = requested.is_some() || threshold.is_some();
-    let mut test = requested.unwrap_or_else(|| default_test(ft, &rs, &cs));
+    let mut test = requested.unwrap_or_else(|| choose_test(ft, &rv, &cv));
     if let Some(src) = r.from_profile.as_mut() {
         let used = profile_ref::substitute(test, ft, src);
         if used != test {
@@ -676,6 +676,38 @@ fn analyze(
         });
     }
     r
+}
+
+/// [`default_test`] without its cost on large columns: the rule only asks whether the union
+/// of both samples has more than 5 (or 2) distinct values, which two sorted slices answer
+/// with an early exit, whereas `default_test` tallies every distinct value (millions of them
+/// for a continuous column). Below 6 distinct values `default_test` itself decides.
+fn choose_test(ft: FeatureType, rv: &[f64], cv: &[f64]) -> StatTest {
+    let (mut i, mut j, mut distinct) = (0, 0, 0);
+    while distinct <= 5 && (i < rv.len() || j < cv.len()) {
+        let x = match (rv.get(i), cv.get(j)) {
+            (Some(&a), Some(&b)) => a.min(b),
+            (Some(&a), None) => a,
+            (None, Some(&b)) => b,
+            (None, None) => break,
+        };
+        while i < rv.len() && rv[i] == x {
+            i += 1;
+        }
+        while j < cv.len() && cv[j] == x {
+            j += 1;
+        }
+        distinct += 1;
+    }
+    if distinct <= 5 {
+        return default_test(ft, &Sample::Numeric(rv), &Sample::Numeric(cv));
+    }
+    match (rv.len() <= 1000, ft) {
+        (true, FeatureType::Numeric) => StatTest::Ks,
+        (true, FeatureType::Categorical) => StatTest::Chisquare,
+        (false, FeatureType::Numeric) => StatTest::Wasserstein,
+        (false, FeatureType::Categorical) => StatTest::Jensenshannon,
+    }
 }
 
 /// Categories shown per chart.
@@ -762,6 +794,29 @@ fn to_numbers(r: Values, c: Values) -> Option<(Vec<f64>, Vec<f64>, Option<Vec<St
             Some((a, b, Some(names)))
         }
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn choose_test_equals_default_test() {
+        let mk = |n: usize, k: usize| -> Vec<f64> {
+            let mut v: Vec<f64> = (0..n).map(|i| ((i * 7919) % k) as f64).collect();
+            v.sort_unstable_by(f64::total_cmp);
+            v
+        };
+        for n in [10, 1000, 1001, 3000] {
+            for k in [1, 2, 3, 5, 6, 7, 50] {
+                for ft in [FeatureType::Numeric, FeatureType::Categorical] {
+                    let (a, b) = (mk(n, k), mk(n / 2 + 1, k + 1));
+                    let want = default_test(ft, &Sample::Numeric(&a), &Sample::Numeric(&b));
+                    assert_eq!(choose_test(ft, &a, &b), want, "{n} {k} {ft:?}");
+                }
+            }
+        }
     }
 }
 

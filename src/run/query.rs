@@ -19,7 +19,7 @@ use crate::store::{Entity, EntityKind, Store};
 pub fn filter_error(flag: &str, e: filter::FilterError) -> Error {
     Error::Invalid {
         message: format!("`{flag}`: {e}"),
-        hint: Some(format!("\n  {}", e.caret().replace('\n', "\n  "))),
+        hint: Some(e.caret().replace('\n', "\n      ")),
     }
 }
 
@@ -191,18 +191,31 @@ pub fn column_name(f: &Field) -> String {
     }
 }
 
-/// Resolves a unique prefix of a run id.
+/// Resolves a unique prefix (or, failing that, a unique suffix) of a run id.
 pub fn resolve(store: &Store, prefix: &str) -> Result<String> {
     let prefix = prefix.trim();
     if prefix.is_empty() {
         return Err(Error::invalid("empty run id"));
     }
-    let matches: Vec<String> = store
+    let all: Vec<String> = store
         .entities(Some(EntityKind::Run))?
         .into_iter()
         .map(|e| e.name)
-        .filter(|n| n.starts_with(prefix))
         .collect();
+    // Ids start with their time, so a unique prefix is rarely short; the
+    // random suffix (what people copy from a table) resolves too.
+    let mut matches: Vec<String> = all
+        .iter()
+        .filter(|n| n.starts_with(prefix))
+        .cloned()
+        .collect();
+    if matches.is_empty() && prefix.len() >= 4 {
+        matches = all
+            .iter()
+            .filter(|n| n.ends_with(prefix))
+            .cloned()
+            .collect();
+    }
     match matches.len() {
         0 => Err(Error::invalid_with_hint(
             format!("no run matches `{prefix}`"),
