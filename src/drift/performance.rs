@@ -224,12 +224,7 @@ mod tests {
         let pred = label.clone();
         let (v, pos) = evaluate("accuracy", &pred, &label).expect("acc");
         assert_eq!((v, pos.as_deref()), (1.0, Some("yes")));
-        let (r, _) = evaluate(
-            "rmse",
-            &n(&[1.0, 2.0, None::<f64>.unwrap_or(3.0)]),
-            &n(&[1.0, 2.0, 5.0]),
-        )
-        .expect("rmse");
+        let (r, _) = evaluate("rmse", &n(&[1.0, 2.0, 3.0]), &n(&[1.0, 2.0, 5.0])).expect("rmse");
         assert!((r - (4.0f64 / 3.0).sqrt()).abs() < 1e-12);
         assert_eq!(degradation("rmse", 1.0, 1.5), 0.5);
         assert_eq!(degradation("auc", 0.9, 0.8), 0.9 - 0.8);

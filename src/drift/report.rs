@@ -763,11 +763,14 @@ fn unseen(reference: &[f64], cur: &[f64]) -> Vec<(f64, u64)> {
     out
 }
 
+/// Reference values, current values, and category names by rank.
+type Numbers = (Vec<f64>, Vec<f64>, Option<Vec<String>>);
+
 /// Both sides as numbers: numbers stay numbers; categories become the rank of their string in
 /// the byte-ordered union of both dictionaries, so the stats see the same category order (and
 /// give the same values) as with the strings themselves, at 8 bytes a row. Returns the names
 /// by rank for categories; `None` when one side is numeric and the other text.
-fn to_numbers(r: Values, c: Values) -> Option<(Vec<f64>, Vec<f64>, Option<Vec<String>>)> {
+fn to_numbers(r: Values, c: Values) -> Option<Numbers> {
     match (r, c) {
         (Values::Num(a), Values::Num(b)) => Some((a, b, None)),
         (
@@ -794,29 +797,6 @@ fn to_numbers(r: Values, c: Values) -> Option<(Vec<f64>, Vec<f64>, Option<Vec<St
             Some((a, b, Some(names)))
         }
         _ => None,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn choose_test_equals_default_test() {
-        let mk = |n: usize, k: usize| -> Vec<f64> {
-            let mut v: Vec<f64> = (0..n).map(|i| ((i * 7919) % k) as f64).collect();
-            v.sort_unstable_by(f64::total_cmp);
-            v
-        };
-        for n in [10, 1000, 1001, 3000] {
-            for k in [1, 2, 3, 5, 6, 7, 50] {
-                for ft in [FeatureType::Numeric, FeatureType::Categorical] {
-                    let (a, b) = (mk(n, k), mk(n / 2 + 1, k + 1));
-                    let want = default_test(ft, &Sample::Numeric(&a), &Sample::Numeric(&b));
-                    assert_eq!(choose_test(ft, &a, &b), want, "{n} {k} {ft:?}");
-                }
-            }
-        }
     }
 }
 
@@ -999,5 +979,28 @@ fn assemble(
         dataset_drift,
         findings,
         performance,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn choose_test_equals_default_test() {
+        let mk = |n: usize, k: usize| -> Vec<f64> {
+            let mut v: Vec<f64> = (0..n).map(|i| ((i * 7919) % k) as f64).collect();
+            v.sort_unstable_by(f64::total_cmp);
+            v
+        };
+        for n in [10, 1000, 1001, 3000] {
+            for k in [1, 2, 3, 5, 6, 7, 50] {
+                for ft in [FeatureType::Numeric, FeatureType::Categorical] {
+                    let (a, b) = (mk(n, k), mk(n / 2 + 1, k + 1));
+                    let want = default_test(ft, &Sample::Numeric(&a), &Sample::Numeric(&b));
+                    assert_eq!(choose_test(ft, &a, &b), want, "{n} {k} {ft:?}");
+                }
+            }
+        }
     }
 }

@@ -4,3 +4,6 @@
 mod support;
 
 mod foundation;
+mod data;
+mod registry;
+mod tracking;
