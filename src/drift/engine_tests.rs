@@ -534,6 +534,7 @@ fn profile_reference_agrees_with_files() {
             a.psi.as_ref().expect("psi").score,
             b.psi.as_ref().expect("psi").score,
         );
+        eprintln!("{name}: {} test {sa} vs {sb}, psi {pa} vs {pb}", src.method);
         if src.exact {
             assert_eq!(sa, sb, "{name}");
             assert_eq!(pa, pb, "{name}");

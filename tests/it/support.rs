@@ -50,7 +50,7 @@ impl Out {
     }
 }
 
-fn capture(mut cmd: Command) -> Out {
+pub fn capture(mut cmd: Command) -> Out {
     let out = cmd.output().expect("the command runs");
     Out {
         code: out.status.code().unwrap_or(-1),
