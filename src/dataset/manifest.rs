@@ -42,8 +42,9 @@ pub struct FileEntry {
 /// find data -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum | sha256sum
 /// ```
 ///
-/// (use `find -L data -type f` when the dataset holds symlinks to files), or from
-/// a stored manifest: `jq -r '.files[] | "\(.sha256)  \(.path)"' m.json | sha256sum`.
+/// (`find -L` when the dataset holds symlinks to files; mlops skips symlinks to
+/// folders, so with those present recompute from the manifest instead), or from a
+/// stored manifest: `jq -r '.files[] | "\(.sha256)  \(.path)"' m.json | sha256sum`.
 /// An empty list gives the hash of the empty string, as `printf '' | sha256sum` does.
 pub fn merkle_root(entries: &[FileEntry]) -> String {
     let mut sorted: Vec<&FileEntry> = entries.iter().collect();

@@ -3,7 +3,7 @@
 
 mod support;
 
-mod foundation;
 mod data;
+mod foundation;
 mod registry;
 mod tracking;
