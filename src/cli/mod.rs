@@ -4,6 +4,7 @@
 mod config;
 mod data;
 mod demo;
+mod drift;
 mod init;
 mod log;
 mod model;
@@ -55,6 +56,8 @@ pub enum Command {
     Model(model::Args),
     /// Check a model version against its stage's gates and record the promotion.
     Promote(promote::Args),
+    /// Compare today's data with the training data, per column; exit 1 on drift.
+    Drift(drift::Args),
     /// Put the previous (or a named) version back in a stage.
     Rollback(promote::RollbackArgs),
     /// Print the artifacts (paths and SHA-256) of `name@stage|version`, for deploy scripts.
@@ -110,6 +113,7 @@ pub fn run() -> anyhow::Result<ExitCode> {
         Command::Model(a) => model::run(&g, a),
         Command::Promote(a) => promote::run(&g, a),
         Command::Rollback(a) => promote::rollback(&g, a),
+        Command::Drift(a) => drift::run(&g, a),
         Command::Resolve(a) => promote::resolve(&g, a),
         Command::Log(a) => log::run(&g, a),
         Command::Note(a) => note::run(&g, a),

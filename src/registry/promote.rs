@@ -261,24 +261,21 @@ pub fn rollback(
                     )
                 })?
             }
-            None => {
-                let holders = state.holders.get(&opts.stage).cloned().unwrap_or_default();
-                holders
-                    .iter()
-                    .rev()
-                    .filter(|v| **v != current)
-                    .filter_map(|v| state.version(v))
-                    .find(|v| !v.deprecated)
-                    .ok_or_else(|| {
-                        Error::invalid_with_hint(
-                            format!(
-                                "stage `{}` of model `{}` has no earlier version to roll back to",
-                                opts.stage, opts.model
-                            ),
-                            "name one with `--to <version>`",
-                        )
-                    })?
-            }
+            None => fallback_stack(&state, &opts.stage)
+                .iter()
+                .rev()
+                .filter(|v| **v != current)
+                .filter_map(|v| state.version(v))
+                .find(|v| !v.deprecated)
+                .ok_or_else(|| {
+                    Error::invalid_with_hint(
+                        format!(
+                            "stage `{}` of model `{}` has no earlier version to roll back to",
+                            opts.stage, opts.model
+                        ),
+                        "name one with `--to <version>`",
+                    )
+                })?,
         };
         if target.version.version == current {
             return Err(Error::invalid(format!(
@@ -319,6 +316,27 @@ pub fn rollback(
     })?;
     let body = record.parse()?;
     Ok((record, body))
+}
+
+/// The versions a stage falls back to, newest last. A promotion pushes; a
+/// rollback to a version already on the stack pops back to it, so a second
+/// rollback walks further back instead of returning to the version the first
+/// one removed.
+fn fallback_stack(state: &ModelState, stage: &str) -> Vec<String> {
+    let mut stack: Vec<String> = Vec::new();
+    for (record, p) in &state.moves {
+        if p.to_stage.as_deref() != Some(stage) {
+            continue;
+        }
+        if record.kind() == ROLLBACK {
+            if let Some(i) = stack.iter().rposition(|v| *v == p.version) {
+                stack.truncate(i + 1);
+                continue;
+            }
+        }
+        stack.push(p.version.clone());
+    }
+    stack
 }
 
 /// Marks a version deprecated; it leaves every stage it held.

@@ -55,10 +55,18 @@ pub fn markdown(e: &Evaluation) -> String {
     out.push_str("### Candidate vs current\n\n");
     match &e.current {
         None => {
-            out.push_str(&format!(
-                "No version is in `{}` yet.\n\n",
-                md_escape(&e.stage)
-            ));
+            if e.candidate.stages.contains(&e.stage) {
+                out.push_str(&format!(
+                    "`{}` already holds `{}`.\n\n",
+                    md_escape(&v.version),
+                    md_escape(&e.stage)
+                ));
+            } else {
+                out.push_str(&format!(
+                    "No version is in `{}` yet.\n\n",
+                    md_escape(&e.stage)
+                ));
+            }
             if !v.metrics.is_empty() {
                 out.push_str(&format!(
                     "| metric | {} |\n|---|---|\n",

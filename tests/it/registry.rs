@@ -132,12 +132,7 @@ fn run_with_env(repo: &Repo, args: &[&str], env: &[(&str, &str)]) -> Out {
     for (k, v) in env {
         cmd.env(k, v);
     }
-    let out = cmd.output().unwrap();
-    Out {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+    crate::support::capture(cmd)
 }
 
 const STAGING_090: &str = r#"
@@ -1302,51 +1297,44 @@ card = ["purpose", "limitations"]
         ],
     )
     .ok();
+    const FILTERS: [(&str, &str); 3] = [
+        (r"sha256:[0-9a-f]{64}", "sha256:[ID]"),
+        (r"\b[0-9a-f]{64}\b", "[SHA256]"),
+        (r"\b\d{8}-\d{6}-[0-9a-f]{6}\b", "[RUN-ID]"),
+    ];
+    let check = |args: &[&str], code: i32| {
+        let mut all = args.to_vec();
+        all.extend(["--check", "--format", "md"]);
+        promote(&repo, &all).code(code).stdout
+    };
+
+    // Passing, against the version now in staging.
+    let pass = check(&["fraud@1.1.0", "--to", "staging"], 0);
     promote(&repo, &["fraud@1.1.0", "--to", "staging"]).ok();
-    let md = promote(
-        &repo,
+    // Failing two of five gates, with the current production version to compare.
+    let fail = check(
         &[
             "fraud@1.1.0",
             "--to",
             "production",
             "--approved-by",
             "alice@bank.example",
-            "--check",
-            "--format",
-            "md",
         ],
-    )
-    .code(1)
-    .stdout;
-    assert!(md.starts_with("<!-- mlops-verdict model=fraud stage=production -->\n"));
-    insta::with_settings!({filters => vec![
-        (r"sha256:[0-9a-f]{64}", "sha256:[ID]"),
-        (r"\b[0-9a-f]{64}\b", "[SHA256]"),
-        (r"\b\d{8}-\d{6}-[0-9a-f]{6}\b", "[RUN-ID]"),
-    ]}, {
-        insta::assert_snapshot!("markdown_verdict", md);
-    });
-
-    let pass = promote(
-        &repo,
-        &[
-            "fraud@1.1.0",
-            "--to",
-            "staging",
-            "--check",
-            "--format",
-            "md",
-        ],
-    )
-    .ok()
-    .stdout;
-    insta::with_settings!({filters => vec![
-        (r"sha256:[0-9a-f]{64}", "sha256:[ID]"),
-        (r"\b[0-9a-f]{64}\b", "[SHA256]"),
-        (r"\b\d{8}-\d{6}-[0-9a-f]{6}\b", "[RUN-ID]"),
-    ]}, {
+        1,
+    );
+    assert!(fail.starts_with("<!-- mlops-verdict model=fraud stage=production -->\n"));
+    insta::with_settings!({filters => FILTERS.to_vec()}, {
+        insta::assert_snapshot!("markdown_verdict", fail);
         insta::assert_snapshot!("markdown_verdict_pass", pass);
     });
+
+    // A version that already holds the stage says so, not "no version yet".
+    let again = check(&["fraud@1.1.0", "--to", "staging"], 0);
+    assert!(
+        again.contains("`1.1.0` already holds `staging`."),
+        "{again}"
+    );
+    assert!(!again.contains("No version is in"), "{again}");
 }
 
 #[test]

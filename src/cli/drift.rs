@@ -1,0 +1,231 @@
+//! `mlops drift` and `mlops drift history`.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use crate::cli::{print_json, Globals};
+use crate::config::Config;
+use crate::drift::render;
+use crate::monitor::{self, DriftOutcome, DriftRequest};
+use crate::term;
+
+#[derive(clap::Args, Debug)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct Args {
+    #[command(subcommand)]
+    sub: Option<Sub>,
+    /// A monitor from mlops.toml (`[monitors.<name>]`); optional with --reference and --current.
+    monitor: Option<String>,
+    /// Every monitor in mlops.toml; exit 1 if any drifted.
+    #[arg(long, conflicts_with = "monitor")]
+    all: bool,
+    /// The reference: a file, or a dataset `name[@version]`.
+    #[arg(long)]
+    reference: Option<String>,
+    /// Today's data: files or globs (CSV, Parquet, NDJSON); repeatable.
+    #[arg(long = "current", value_name = "FILE|GLOB")]
+    current: Vec<String>,
+    /// Only these columns, comma-separated.
+    #[arg(long, value_delimiter = ',')]
+    columns: Option<Vec<String>>,
+    /// Output format.
+    #[arg(long, default_value = "table", value_parser = ["table", "json", "md", "html"])]
+    format: String,
+    /// Write the formatted report to this file (stdout gets the verdict).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Do not record this run on the monitor's history.
+    #[arg(long)]
+    no_record: bool,
+}
+
+#[derive(clap::Subcommand, Debug)]
+enum Sub {
+    /// Per-column scores of a monitor over time.
+    History(HistoryArgs),
+}
+
+#[derive(clap::Args, Debug)]
+struct HistoryArgs {
+    monitor: String,
+    /// At most this many runs, newest last.
+    #[arg(long, short = 'n')]
+    limit: Option<usize>,
+}
+
+pub fn run(g: &Globals, a: Args) -> anyhow::Result<ExitCode> {
+    let store = g.store()?;
+    if let Some(Sub::History(h)) = a.sub {
+        return history(g, &store, h);
+    }
+    let config = Config::load(&store.root())?;
+    let monitors: Vec<Option<String>> = if a.all {
+        if config.monitors.is_empty() {
+            return Err(crate::Error::invalid_with_hint(
+                "`--all`: mlops.toml defines no monitors",
+                "add a `[monitors.<name>]` table",
+            )
+            .into());
+        }
+        config.monitors.keys().cloned().map(Some).collect()
+    } else {
+        vec![a.monitor.clone()]
+    };
+    let bar = term::items_bar(0, "drift", g.quiet || g.json);
+    let progress = |msg: &str| bar.set_message(msg.to_string());
+    let mut outcomes: Vec<DriftOutcome> = Vec::new();
+    for m in monitors {
+        let req = DriftRequest {
+            monitor: m,
+            reference: a.reference.clone(),
+            current: a.current.clone(),
+            columns: a.columns.clone(),
+            record: !a.no_record,
+            cwd: g.dir.clone(),
+        };
+        outcomes.push(monitor::run(&store, &config, &req, &progress)?);
+    }
+    bar.finish_and_clear();
+    let drifted = outcomes.iter().any(|o| o.report.dataset_drift);
+    let text = match a.format.as_str() {
+        "json" => serde_json::to_string_pretty(&if outcomes.len() == 1 {
+            serde_json::to_value(&outcomes[0])?
+        } else {
+            serde_json::to_value(&outcomes)?
+        })?,
+        "md" => outcomes
+            .iter()
+            .map(|o| {
+                format!(
+                    "## Drift: `{}`\n\n{}",
+                    o.monitor,
+                    render::markdown(&o.report)
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("\n"),
+        "html" => outcomes
+            .iter()
+            .map(|o| render::html(&o.report))
+            .collect::<Vec<_>>()
+            .join("\n"),
+        _ => outcomes.iter().map(table).collect::<Vec<_>>().join("\n"),
+    };
+    let text = if g.json && a.format == "table" {
+        serde_json::to_string_pretty(&if outcomes.len() == 1 {
+            serde_json::to_value(&outcomes[0])?
+        } else {
+            serde_json::to_value(&outcomes)?
+        })?
+    } else {
+        text
+    };
+    match &a.out {
+        Some(path) => {
+            let path = g.dir.join(path);
+            crate::templates::write_atomically(&path, text.as_bytes())
+                .map_err(|e| crate::Error::io(format!("cannot write `{}`", path.display()), e))?;
+            if !g.quiet {
+                for o in &outcomes {
+                    println!("{}: {}", o.monitor, render::verdict(&o.report));
+                }
+                println!("report written to {}", path.display());
+            }
+        }
+        None => print!("{text}{}", if text.ends_with('\n') { "" } else { "\n" }),
+    }
+    Ok(if drifted {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn table(o: &DriftOutcome) -> String {
+    let r = &o.report;
+    let mut out = format!("monitor {}: {}\n", o.monitor, render::verdict(r));
+    out.push_str(&format!(
+        "reference: {}{} · current: {} file(s), {} rows\n",
+        o.reference
+            .dataset
+            .as_deref()
+            .map(|d| format!("dataset {d}"))
+            .unwrap_or_else(|| o
+                .reference
+                .files
+                .first()
+                .map(|f| f.path.clone())
+                .unwrap_or_default()),
+        if o.reference.kind == "profile" {
+            " (from its recorded profile)"
+        } else {
+            ""
+        },
+        o.current.len(),
+        r.rows.1
+    ));
+    out.push_str(&term::table(&render::TABLE_HEADER, render::table_rows(r)));
+    out.push('\n');
+    for f in &r.findings {
+        out.push_str(&format!("- {}\n", render::finding_text(f)));
+    }
+    if let Some(id) = &o.record_id {
+        out.push_str(&format!("recorded as {id}\n"));
+    }
+    out
+}
+
+fn history(g: &Globals, store: &crate::store::Store, h: HistoryArgs) -> anyhow::Result<ExitCode> {
+    let mut rows = monitor::history::history(store, &h.monitor)?;
+    if let Some(n) = h.limit {
+        let skip = rows.len().saturating_sub(n);
+        rows.drain(..skip);
+    }
+    if g.json {
+        print_json(&rows)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut columns: Vec<String> = rows
+        .iter()
+        .flat_map(|r| r.columns.keys().cloned())
+        .collect();
+    columns.sort();
+    columns.dedup();
+    let mut headers = vec![
+        "when".to_string(),
+        "verdict".to_string(),
+        "drifted".to_string(),
+    ];
+    headers.extend(columns.iter().cloned());
+    let cells = rows
+        .iter()
+        .map(|r| {
+            let mut row = vec![
+                r.created_at.clone(),
+                if r.dataset_drift {
+                    "DRIFT".into()
+                } else {
+                    "ok".into()
+                },
+                format!("{}/{}", r.drifted, r.tested),
+            ];
+            for c in &columns {
+                row.push(match r.columns.get(c) {
+                    Some(p) => match p.score {
+                        Some(s) => format!(
+                            "{}{}",
+                            crate::drift::report::short(s),
+                            if p.drift { "*" } else { "" }
+                        ),
+                        None => "—".into(),
+                    },
+                    None => "—".into(),
+                });
+            }
+            row
+        })
+        .collect();
+    println!("{}", term::table(&headers, cells));
+    println!("* drifted");
+    Ok(ExitCode::SUCCESS)
+}
