@@ -23,5 +23,6 @@ pub mod run;
 pub mod store;
 pub mod templates;
 pub mod term;
+pub mod verify;
 
 pub use error::{Error, Result};

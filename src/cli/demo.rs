@@ -23,6 +23,9 @@ pub struct Args {
 struct Transcript {
     dir: PathBuf,
     exe: PathBuf,
+    /// PATH with the mlops executable's folder first, so `mlops` in a
+    /// tracked command resolves to this binary.
+    path: std::ffi::OsString,
 }
 
 impl Transcript {
@@ -36,6 +39,24 @@ impl Transcript {
     /// Runs `mlops <args>`; `expect` is the exit code the step should have.
     fn mlops(&self, args: &[&str], expect: i32) -> anyhow::Result<String> {
         self.run_program(&self.exe, "mlops", args, expect)
+    }
+
+    /// Runs `mlops <args>` for the demo's own bookkeeping, without printing it.
+    fn quietly(&self, args: &[&str]) -> anyhow::Result<String> {
+        let out = Command::new(&self.exe)
+            .args(args)
+            .current_dir(&self.dir)
+            .env("PATH", &self.path)
+            .output()
+            .with_context(|| format!("cannot run `mlops {}`", args.join(" ")))?;
+        if !out.status.success() {
+            bail!(
+                "demo step `mlops {}` failed: {}",
+                args.join(" "),
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        Ok(String::from_utf8_lossy(&out.stdout).to_string())
     }
 
     fn git(&self, args: &[&str]) -> anyhow::Result<String> {
@@ -64,6 +85,7 @@ impl Transcript {
             .args(args)
             .current_dir(&self.dir)
             .env("MLOPS_DEMO", "1")
+            .env("PATH", &self.path)
             .output()
             .with_context(|| format!("cannot run `{shown}`"))?;
         let stdout = String::from_utf8_lossy(&out.stdout).to_string();
@@ -108,9 +130,15 @@ pub fn run(_g: &Globals, args: Args) -> anyhow::Result<ExitCode> {
             }
         }
     };
+    let exe = std::env::current_exe().context("cannot find the mlops executable")?;
+    let mut paths = vec![exe.parent().map(Path::to_path_buf).unwrap_or_default()];
+    paths.extend(std::env::split_paths(
+        &std::env::var_os("PATH").unwrap_or_default(),
+    ));
     let t = Transcript {
         dir: dir.clone(),
-        exe: std::env::current_exe().context("cannot find the mlops executable")?,
+        exe,
+        path: std::env::join_paths(paths)?,
     };
     println!("mlops demo in {}", dir.display());
 
@@ -131,28 +159,327 @@ pub fn run(_g: &Globals, args: Args) -> anyhow::Result<ExitCode> {
     t.git(&["commit", "-q", "-m", "Set up mlops"])?;
 
     t.section(
-        "Records in git",
-        "Every event is a content-addressed record on a ref under refs/mlops/.",
+        "Policy",
+        "mlops.toml holds the model inventory entry and the promotion gates, reviewed like code.",
     );
+    std::fs::write(dir.join("mlops.toml"), DEMO_CONFIG)?;
+    println!("\n$ cat mlops.toml\n{}", indent(DEMO_CONFIG));
+    t.mlops(&["config"], 0)?;
+
+    t.section(
+        "Data",
+        "The training data is hashed (SHA-256, re-checkable with sha256sum), profiled, recorded and pinned in mlops.lock.",
+    );
+    std::fs::create_dir_all(dir.join("data/incoming"))?;
+    std::fs::write(
+        dir.join("data/credit.csv"),
+        crate::demo::data::credit_csv(4000, 7, false),
+    )?;
+    std::fs::write(dir.join(".gitignore"), "data/\nmodels/\n")?;
     t.mlops(
         &[
-            "note",
-            "model/credit-risk",
-            "-m",
-            "Model development approved by the risk committee",
+            "data",
+            "add",
+            "data/credit.csv",
+            "--name",
+            "credit",
+            "--source",
+            "synthetic applications 2025 (mlops demo)",
         ],
         0,
     )?;
-    t.mlops(&["log"], 0)?;
+    t.mlops(&["data", "show", "credit@latest"], 0)?;
+    t.git(&["add", "-A"])?;
+    t.git(&["commit", "-q", "-m", "Policy and training data"])?;
+    println!("\nSomeone edits the data by hand; `data status` notices (exit 1), and restoring it makes it clean again:");
+    let original = std::fs::read(dir.join("data/credit.csv"))?;
+    let mut edited = original.clone();
+    edited.extend_from_slice(b"44,61000,0.2900,3,north,employed,0\n");
+    std::fs::write(dir.join("data/credit.csv"), &edited)?;
+    t.mlops(&["data", "status"], 1)?;
+    std::fs::write(dir.join("data/credit.csv"), &original)?;
+    t.mlops(&["data", "status"], 0)?;
+
+    t.section(
+        "Training runs",
+        "`mlops track` runs the training command, streams its output and records params, per-epoch metrics, the data version, the code commit and the model file.",
+    );
+    for (lr, epochs) in [("0.1", "30"), ("1.0", "80"), ("4.0", "80")] {
+        let out = format!("models/logreg-lr{lr}.json");
+        t.mlops(
+            &[
+                "track",
+                "--name",
+                &format!("logreg-lr{lr}"),
+                "--experiment",
+                "credit-risk",
+                "--param",
+                &format!("lr={lr}"),
+                "--param",
+                &format!("epochs={epochs}"),
+                "--data",
+                "train=credit",
+                "--artifact",
+                &out,
+                "--",
+                "mlops",
+                "demo-train",
+                "--data",
+                "data/credit.csv",
+                "--lr",
+                lr,
+                "--epochs",
+                epochs,
+                "--out",
+                &out,
+            ],
+            0,
+        )?;
+    }
+    t.mlops(
+        &[
+            "runs",
+            "list",
+            "--columns",
+            "run_name,status,metrics.auc,metrics.accuracy,metrics.val_loss,params.lr",
+        ],
+        0,
+    )?;
+    let best = t.quietly(&[
+        "runs",
+        "list",
+        "--sort",
+        "-metrics.auc",
+        "--limit",
+        "2",
+        "--json",
+    ])?;
+    let ids: Vec<String> = serde_json::from_str::<serde_json::Value>(&best)?
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|r| r["run_id"].as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default();
+    if ids.len() < 2 {
+        bail!("the demo runs were not recorded");
+    }
+    t.mlops(&["runs", "compare", &ids[1], &ids[0]], 0)?;
+    t.mlops(&["runs", "show", &ids[0]], 0)?;
+
+    t.section(
+        "Registry and promotion",
+        "The best run becomes a model version; promotion checks the gates of mlops.toml and records who promoted what, why, and with whose approval.",
+    );
+    t.mlops(
+        &[
+            "model",
+            "register",
+            "credit-risk",
+            "--run",
+            &ids[1],
+            "-m",
+            "second best run, first release",
+        ],
+        0,
+    )?;
+    t.mlops(&["promote", "credit-risk@0.1.0", "--to", "staging"], 0)?;
+    t.mlops(
+        &[
+            "promote",
+            "credit-risk@0.1.0",
+            "--to",
+            "production",
+            "--approved-by",
+            "risk-officer@bank.example",
+            "--reason",
+            "quarterly release",
+        ],
+        0,
+    )?;
+    t.mlops(
+        &[
+            "model",
+            "register",
+            "credit-risk",
+            "--run",
+            &ids[0],
+            "-m",
+            "tuned learning rate",
+        ],
+        0,
+    )?;
+    t.mlops(&["promote", "credit-risk@0.2.0", "--to", "staging"], 0)?;
+    println!("\nThe pull-request verdict (what CI posts as a comment):");
+    t.mlops(
+        &[
+            "promote",
+            "credit-risk@0.2.0",
+            "--to",
+            "production",
+            "--check",
+            "--format",
+            "md",
+        ],
+        1,
+    )?;
+    t.mlops(
+        &[
+            "promote",
+            "credit-risk@0.2.0",
+            "--to",
+            "production",
+            "--approved-by",
+            "risk-officer@bank.example",
+            "--reason",
+            "better AUC on the same data",
+        ],
+        0,
+    )?;
+    t.mlops(&["model", "list"], 0)?;
+    println!("\nProduction misbehaves; one command puts the previous version back:");
+    t.mlops(
+        &[
+            "rollback",
+            "credit-risk",
+            "--stage",
+            "production",
+            "--reason",
+            "complaints from the collections team",
+        ],
+        0,
+    )?;
+    t.mlops(&["resolve", "credit-risk@production"], 0)?;
+    t.mlops(&["model", "history", "credit-risk"], 0)?;
+
+    t.section(
+        "Drift",
+        "Each month's applications are compared with the training data, per column; a drifted batch exits 1 so a scheduled job pages someone.",
+    );
+    std::fs::write(
+        dir.join("data/incoming/2026-01.csv"),
+        crate::demo::data::credit_csv(3000, 8, false),
+    )?;
+    t.mlops(&["drift", "credit-inputs"], 0)?;
+    std::fs::remove_file(dir.join("data/incoming/2026-01.csv"))?;
+    std::fs::write(
+        dir.join("data/incoming/2026-02.csv"),
+        crate::demo::data::credit_csv(3000, 9, true),
+    )?;
+    t.mlops(
+        &[
+            "drift",
+            "credit-inputs",
+            "--format",
+            "html",
+            "--out",
+            "drift-2026-02.html",
+        ],
+        1,
+    )?;
+    t.mlops(&["drift", "credit-inputs"], 1)?;
+    t.mlops(&["drift", "history", "credit-inputs"], 0)?;
+
+    t.section(
+        "Audit trail",
+        "Every event above is a commit under refs/mlops/: plain git reads it, `git push` shares it, and `mlops verify` proves nothing was altered.",
+    );
+    t.mlops(&["log", "--limit", "12"], 0)?;
     t.git(&["log", "--format=%h %an %s", "refs/mlops/models/credit-risk"])?;
+    t.git(&["for-each-ref", "--format=%(refname)", "refs/mlops/"])?;
+    t.mlops(&["verify"], 0)?;
 
     println!();
     if args.keep || args.dir.is_some() {
         println!("demo repository kept at {}", dir.display());
+        println!("drift report: {}", dir.join("drift-2026-02.html").display());
     } else {
         println!(
             "demo finished; the throwaway repository was removed (rerun with --keep to explore it)"
         );
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn indent(text: &str) -> String {
+    text.lines()
+        .map(|l| format!("  {l}"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The demo's policy: an inventory entry, gates per stage and a monitor.
+const DEMO_CONFIG: &str = r#"[project]
+name = "credit-risk-demo"
+
+[tracking]
+summary = { val_loss = "min" }
+
+[models.credit-risk]
+owner = "retail-credit-models@bank.example"
+purpose = "Probability of default for unsecured consumer loan applications"
+intended_use = "Decision support for underwriters; not for automated rejection"
+limitations = "Trained on synthetic 2025 applications; not validated for business loans"
+risk_tier = "high"
+stages = ["staging", "production"]
+
+[models.credit-risk.gates.staging]
+metrics = ["auc >= 0.70", "accuracy >= 0.70"]
+
+[models.credit-risk.gates.production]
+metrics = ["auc >= current - 0.01"]
+approvals = 1
+approvers = ["risk-officer@bank.example"]
+card = ["purpose", "intended_use", "limitations"]
+
+[monitors.credit-inputs]
+reference = "credit"
+current = ["data/incoming/*.csv"]
+model = "credit-risk"
+drift_share = 0.3
+
+[monitors.credit-inputs.column.income]
+test = "psi"
+threshold = 0.2
+"#;
+
+#[derive(clap::Args, Debug)]
+pub struct TrainArgs {
+    /// The demo's CSV.
+    #[arg(long)]
+    data: PathBuf,
+    #[arg(long, default_value_t = 0.5)]
+    lr: f64,
+    #[arg(long, default_value_t = 60)]
+    epochs: usize,
+    #[arg(long, default_value_t = 0.001)]
+    l2: f64,
+    /// Where the model (JSON) is written.
+    #[arg(long)]
+    out: PathBuf,
+}
+
+/// `mlops demo-train`: the demo's training script, run under `mlops track`.
+pub fn train(g: &Globals, a: TrainArgs) -> anyhow::Result<ExitCode> {
+    let metrics = crate::context::var("MLOPS_METRICS").map(PathBuf::from);
+    let model = crate::demo::train::train(
+        &g.dir.join(&a.data),
+        &crate::demo::train::TrainConfig {
+            lr: a.lr,
+            epochs: a.epochs,
+            l2: a.l2,
+        },
+        metrics.as_deref(),
+    )?;
+    let out = g.dir.join(&a.out);
+    if let Some(parent) = out.parent() {
+        std::fs::create_dir_all(parent)?;
+    }
+    std::fs::write(&out, serde_json::to_vec_pretty(&model)?)?;
+    println!(
+        "trained logistic regression: {} epochs, validation auc {:.3}, accuracy {:.3}",
+        a.epochs, model.metrics.auc, model.metrics.accuracy
+    );
     Ok(ExitCode::SUCCESS)
 }

@@ -12,6 +12,7 @@ mod note;
 mod promote;
 mod runs;
 mod track;
+mod verify;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -30,8 +31,8 @@ use crate::store::Store;
 )]
 pub struct Cli {
     /// Run as if started in this directory (like `git -C`).
-    #[arg(short = 'C', global = true, value_name = "PATH")]
-    pub dir: Option<PathBuf>,
+    #[arg(short = 'C', global = true, value_name = "PATH", id = "chdir")]
+    pub chdir: Option<PathBuf>,
     /// Print machine-readable JSON instead of tables.
     #[arg(long, global = true)]
     pub json: bool,
@@ -64,12 +65,17 @@ pub enum Command {
     Resolve(promote::ResolveArgs),
     /// The audit trail of every entity, newest first.
     Log(log::Args),
+    /// Prove that no record was altered: hashes, canonical form, append-only histories.
+    Verify(verify::Args),
     /// Check `mlops.toml` and show the configuration as mlops reads it.
     Config(config::Args),
     /// Add a note to an entity's history.
     Note(note::Args),
     /// Walk through the whole tool in a throwaway repository.
     Demo(demo::Args),
+    /// The demo's training script (a small logistic regression), run under `mlops track`.
+    #[command(hide = true)]
+    DemoTrain(demo::TrainArgs),
 }
 
 /// Global options, resolved.
@@ -87,7 +93,7 @@ impl Globals {
 
 pub fn run() -> anyhow::Result<ExitCode> {
     let cli = Cli::parse();
-    let dir = match cli.dir {
+    let dir = match cli.chdir {
         Some(d) => {
             if !d.is_dir() {
                 return Err(crate::Error::invalid_with_hint(
@@ -118,7 +124,9 @@ pub fn run() -> anyhow::Result<ExitCode> {
         Command::Log(a) => log::run(&g, a),
         Command::Note(a) => note::run(&g, a),
         Command::Config(a) => config::run(&g, a),
+        Command::Verify(a) => verify::run(&g, a),
         Command::Demo(a) => demo::run(&g, a),
+        Command::DemoTrain(a) => demo::train(&g, a),
     }
 }
 

@@ -248,16 +248,18 @@ pub fn profile_file(path: &Path) -> Result<Option<Profile>, ProfileError> {
         return Ok(None);
     };
     let table = Table::open(&[path.to_path_buf()])?;
-    let rows = table.rows();
     let mut columns = Vec::with_capacity(table.schema().len());
-    for batch in plan_batches(table.schema(), rows, BUDGET) {
+    // An estimate for text files until the first batch is read; then exact.
+    for batch in plan_batches(table.schema(), table.rows_estimate(), BUDGET) {
         let read = table.read(&batch)?;
+        let rows = table.rows();
         let mut done: Vec<ColumnProfile> = read
             .into_par_iter()
             .map(|c| profile_column(c, rows))
             .collect();
         columns.append(&mut done);
     }
+    let rows = table.try_rows()?;
     Ok(Some(Profile {
         version: 1,
         format,
@@ -286,7 +288,7 @@ pub fn profile_column(column: Column, rows: u64) -> ColumnProfile {
     };
     match values {
         Values::Num(mut v) => {
-            v.par_sort_unstable_by(f64::total_cmp);
+            crate::drift::columns::sort_f64(&mut v);
             out.distinct = distinct_sorted(&v) as u64;
             out.numeric = numeric_profile(&v, out.distinct as usize);
         }

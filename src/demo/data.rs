@@ -40,10 +40,10 @@ pub fn credit_csv(rows: usize, seed: u64, drifted: bool) -> String {
             75..=91 => 1,
             _ => 2,
         }];
-        let z = -2.2 + 4.5 * (debt_ratio - 0.32) - 1.1 * ((income / 40000.0).ln())
-            + 0.08 * credit_lines as f64
-            - 0.02 * (age - 45.0)
-            + if employment == "unemployed" { 1.3 } else { 0.0 };
+        let z = -1.6 + 9.0 * (debt_ratio - 0.32) - 2.4 * (income / 40000.0).ln()
+            + 0.18 * credit_lines as f64
+            - 0.04 * (age - 45.0)
+            + if employment == "unemployed" { 1.8 } else { 0.0 };
         let p = 1.0 / (1.0 + (-z).exp());
         let default = u8::from(rng.random_bool(p.clamp(0.0, 1.0)));
         out.push_str(&format!(

@@ -19,6 +19,7 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 use polars::prelude::*;
 
@@ -150,14 +151,107 @@ struct Part {
     path: PathBuf,
     format: Format,
     schema: Vec<(String, Dtype)>,
-    rows: u64,
+    /// Known from metadata (Parquet), from the first read of a column, or counted on demand:
+    /// counting the rows of a CSV is a full pass over its bytes, so it is only done when
+    /// nothing else gives the number.
+    rows: OnceLock<u64>,
+}
+
+impl Part {
+    /// Exact row count, counting the file if it is not known yet.
+    fn rows(&self) -> Result<u64, LoadError> {
+        if let Some(&n) = self.rows.get() {
+            return Ok(n);
+        }
+        let n = count_rows(&self.path, self.format)?;
+        Ok(*self.rows.get_or_init(|| n))
+    }
+
+    /// The exact count when known, else an estimate from the file size and the mean length of
+    /// lines sampled at its start, middle and end (exact for files under 4 MiB).
+    fn rows_estimate(&self) -> u64 {
+        if let Some(&n) = self.rows.get() {
+            return n;
+        }
+        estimate_lines(&self.path, self.format != Format::Ndjson).unwrap_or(0)
+    }
+}
+
+/// polars' row count of one file (a full pass over a CSV or NDJSON file).
+fn count_rows(path: &Path, format: Format) -> Result<u64, LoadError> {
+    let lf = scan(path, format, false).map_err(|e| read_err(path, e))?;
+    let rows = lf
+        .select([len()])
+        .collect()
+        .map_err(|e| read_err(path, e))?;
+    Ok(rows
+        .columns()
+        .first()
+        .and_then(|c| c.get(0).ok())
+        .and_then(|v| v.extract::<u64>())
+        .unwrap_or(0))
+}
+
+/// Lines in a text file (less a header line), counted in files up to 4 MiB and estimated from
+/// three 512 KiB samples in larger ones (×1.1, so that an estimate errs towards more batches).
+fn estimate_lines(path: &Path, header: bool) -> std::io::Result<u64> {
+    use std::io::{Read, Seek, SeekFrom};
+    const SAMPLE: u64 = 512 << 10;
+    let mut f = std::fs::File::open(path)?;
+    let size = f.metadata()?.len();
+    let lines = |buf: &[u8]| buf.iter().filter(|&&b| b == b'\n').count() as u64;
+    if size <= 8 * SAMPLE {
+        let mut buf = Vec::with_capacity(size as usize);
+        f.read_to_end(&mut buf)?;
+        let mut n = lines(&buf);
+        if buf.last().is_some_and(|&b| b != b'\n') {
+            n += 1;
+        }
+        return Ok(n.saturating_sub(u64::from(header)));
+    }
+    let (mut bytes, mut seen) = (0u64, 0u64);
+    for at in [0, size / 2 - SAMPLE / 2, size - SAMPLE] {
+        let mut buf = vec![0u8; SAMPLE as usize];
+        f.seek(SeekFrom::Start(at))?;
+        f.read_exact(&mut buf)?;
+        bytes += SAMPLE;
+        seen += lines(&buf);
+    }
+    let est = (size as f64 * seen.max(1) as f64 / bytes as f64 * 1.1).ceil() as u64;
+    Ok(est.saturating_sub(u64::from(header)))
+}
+
+/// Whether a file has at least one data row: read from metadata (Parquet), or a non-blank
+/// line after the header in the first 64 KiB of a CSV (a non-blank line in NDJSON); anything
+/// less clear-cut is counted.
+fn has_rows(part: &Part) -> Result<bool, LoadError> {
+    use std::io::Read;
+    if let Some(&n) = part.rows.get() {
+        return Ok(n > 0);
+    }
+    let mut buf = Vec::with_capacity(64 << 10);
+    std::fs::File::open(&part.path)
+        .and_then(|f| f.take(64 << 10).read_to_end(&mut buf))
+        .map_err(|e| read_err(&part.path, e))?;
+    let skip = usize::from(part.format != Format::Ndjson);
+    let mut lines = buf.split(|&b| b == b'\n').skip(skip);
+    // only complete lines count: the last piece may be cut by the 64 KiB limit
+    let complete = buf.iter().filter(|&&b| b == b'\n').count();
+    if complete > skip
+        && lines
+            .by_ref()
+            .take(complete - skip)
+            .any(|l| l.iter().any(|b| !b.is_ascii_whitespace()))
+    {
+        return Ok(true);
+    }
+    Ok(part.rows()? > 0)
 }
 
 /// A data set: one or more files read as one table.
 pub struct Table {
     parts: Vec<Part>,
     schema: Vec<(String, Dtype)>,
-    rows: u64,
 }
 
 fn read_err(path: &Path, e: impl std::fmt::Display) -> LoadError {
@@ -199,7 +293,8 @@ fn scan(path: &Path, format: Format, infer_all: bool) -> PolarsResult<LazyFrame>
 }
 
 impl Table {
-    /// Learn the schema and row count of every file (no column data is read).
+    /// Learn the schema of every file, and the row count of Parquet files from their metadata
+    /// (no column data is read; CSV and NDJSON rows are counted when first read).
     pub fn open(paths: &[PathBuf]) -> Result<Table, LoadError> {
         if paths.is_empty() {
             return Err(LoadError::NoFiles);
@@ -212,16 +307,11 @@ impl Table {
             let format = Format::of(path).ok_or_else(|| LoadError::Unsupported(path.clone()))?;
             let lf = scan(path, format, false).map_err(|e| read_err(path, e))?;
             let schema = lf.clone().collect_schema().map_err(|e| read_err(path, e))?;
-            let rows = lf
-                .select([len()])
-                .collect()
-                .map_err(|e| read_err(path, e))?;
-            let rows = rows
-                .columns()
-                .first()
-                .and_then(|c| c.get(0).ok())
-                .and_then(|v| v.extract::<u64>())
-                .unwrap_or(0);
+            let rows = OnceLock::new();
+            if format == Format::Parquet {
+                // from the footer: no data read
+                let _ = rows.set(count_rows(path, format)?);
+            }
             parts.push(Part {
                 path: path.clone(),
                 format,
@@ -241,12 +331,7 @@ impl Table {
                 }
             }
         }
-        let rows = parts.iter().map(|p| p.rows).sum();
-        Ok(Table {
-            parts,
-            schema,
-            rows,
-        })
+        Ok(Table { parts, schema })
     }
 
     /// Columns in file order (first file first), with their unified kinds.
@@ -258,9 +343,32 @@ impl Table {
         self.schema.iter().find(|(n, _)| n == name).map(|(_, d)| d)
     }
 
-    /// Total rows over all files.
+    /// Total rows over all files. Known without a pass over the data for Parquet and after
+    /// [`Table::read`]; otherwise the files are counted now (0 for a file that cannot be read,
+    /// which reading reports). [`Table::try_rows`] returns the error instead.
     pub fn rows(&self) -> u64 {
-        self.rows
+        self.parts.iter().map(|p| p.rows().unwrap_or(0)).sum()
+    }
+
+    /// Total rows over all files, counting them if needed.
+    pub fn try_rows(&self) -> Result<u64, LoadError> {
+        self.parts.iter().map(Part::rows).sum()
+    }
+
+    /// Total rows if known, else an estimate from file sizes (for planning batches; exact
+    /// for Parquet, after a read, and for text files under 4 MiB).
+    pub fn rows_estimate(&self) -> u64 {
+        self.parts.iter().map(Part::rows_estimate).sum()
+    }
+
+    /// Whether any file has a data row, without counting all rows where avoidable.
+    pub fn has_rows(&self) -> Result<bool, LoadError> {
+        for part in &self.parts {
+            if has_rows(part)? {
+                return Ok(true);
+            }
+        }
+        Ok(false)
     }
 
     pub fn files(&self) -> impl Iterator<Item = &Path> {
@@ -303,15 +411,24 @@ impl Table {
         let present: Vec<usize> = (0..columns.len())
             .filter(|&i| part.schema.iter().any(|(n, _)| *n == columns[i].0))
             .collect();
-        for (i, col) in out.iter_mut().enumerate() {
-            if !present.contains(&i) {
-                col.missing += part.rows;
+        let df = if present.is_empty() {
+            None
+        } else {
+            let df = fetch(part, present.iter().map(|&i| &columns[i]))?;
+            let _ = part.rows.set(df.height() as u64);
+            Some(df)
+        };
+        if present.len() < columns.len() {
+            let rows = part.rows()?;
+            for (i, col) in out.iter_mut().enumerate() {
+                if !present.contains(&i) {
+                    col.missing += rows;
+                }
             }
         }
-        if present.is_empty() {
+        let Some(df) = df else {
             return Ok(());
-        }
-        let df = fetch(part, present.iter().map(|&i| &columns[i]))?;
+        };
         for (&i, column) in present.iter().zip(df.into_columns()) {
             let series = column.take_materialized_series();
             append(&mut out[i], &mut lookups[i], &series).map_err(|e| read_err(&part.path, e))?;
@@ -370,15 +487,24 @@ impl Table {
             let present: Vec<usize> = (0..columns.len())
                 .filter(|&i| part.schema.iter().any(|(n, _)| *n == columns[i].0))
                 .collect();
-            for (i, o) in out.iter_mut().enumerate() {
-                if !present.contains(&i) {
-                    o.extend(std::iter::repeat_n(None, part.rows as usize));
+            let df = if present.is_empty() {
+                None
+            } else {
+                let df = fetch(part, present.iter().map(|&i| &columns[i]))?;
+                let _ = part.rows.set(df.height() as u64);
+                Some(df)
+            };
+            if present.len() < columns.len() {
+                let rows = part.rows()? as usize;
+                for (i, o) in out.iter_mut().enumerate() {
+                    if !present.contains(&i) {
+                        o.extend(std::iter::repeat_n(None, rows));
+                    }
                 }
             }
-            if present.is_empty() {
+            let Some(df) = df else {
                 continue;
-            }
-            let df = fetch(part, present.iter().map(|&i| &columns[i]))?;
+            };
             for (&i, column) in present.iter().zip(df.into_columns()) {
                 let s = column.take_materialized_series();
                 let err = |e| read_err(&part.path, e);

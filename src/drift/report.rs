@@ -13,7 +13,7 @@ use std::path::PathBuf;
 use rayon::prelude::*;
 use serde::Serialize;
 
-use super::columns::{classify, compare_schemas, ColumnKind, SchemaChanges};
+use super::columns::{classify, compare_schemas, sort_f64, ColumnKind, SchemaChanges};
 use super::load::{plan_batches, Column, Dtype, LoadError, Table, Values};
 use super::performance::{self, Cell, Performance};
 use super::profile_ref::{self, ProfileSource};
@@ -292,6 +292,20 @@ impl RefSide<'_> {
             RefSide::Profile(p) => p.rows,
         }
     }
+
+    fn rows_estimate(&self) -> u64 {
+        match self {
+            RefSide::Files(t) => t.rows_estimate(),
+            RefSide::Profile(p) => p.rows,
+        }
+    }
+
+    fn has_rows(&self) -> Result<bool, LoadError> {
+        match self {
+            RefSide::Files(t) => t.has_rows(),
+            RefSide::Profile(p) => Ok(p.rows > 0),
+        }
+    }
 }
 
 /// Compare current data with a reference; see the module documentation.
@@ -304,7 +318,7 @@ pub fn compare(
     validate(opts)?;
     progress("reading schemas");
     let cur = Table::open(current).map_err(DriftError::Current)?;
-    if cur.rows() == 0 {
+    if !cur.has_rows().map_err(DriftError::Current)? {
         return Err(DriftError::EmptyCurrent(
             current.first().cloned().unwrap_or_default(),
         ));
@@ -315,7 +329,7 @@ pub fn compare(
         }
         Reference::Profile(p) => RefSide::Profile(p),
     };
-    if refside.rows() == 0 {
+    if !refside.has_rows().map_err(DriftError::Reference)? {
         return Err(DriftError::EmptyReference);
     }
     let ref_schema = refside.schema();
@@ -398,7 +412,9 @@ pub fn compare(
         }
     }
 
-    let total_rows = refside.rows() + cur.rows();
+    // An estimate for text files (counting a CSV's rows is a pass over all its bytes); the
+    // exact counts are known once a batch has been read.
+    let total_rows = refside.rows_estimate() + cur.rows_estimate();
     let batches = plan_batches(&readable, total_rows, opts.memory_budget);
     let n_batches = batches.len();
     for (b, batch) in batches.into_iter().enumerate() {
@@ -558,8 +574,9 @@ fn analyze(
             return r;
         }
     };
-    rv.par_sort_unstable_by(f64::total_cmp);
-    cv.par_sort_unstable_by(f64::total_cmp);
+    // Columns already run in parallel: one sequential radix sort per side each.
+    sort_f64(&mut rv);
+    sort_f64(&mut cv);
     let cur_distinct = distinct_sorted(&cv);
     r.kind = classify(&current.dtype, cv.len(), cur_distinct);
     if cv.is_empty() {

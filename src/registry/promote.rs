@@ -246,10 +246,16 @@ pub fn rollback(
             ));
         }
         let current = state.stages.get(&opts.stage).cloned().ok_or_else(|| {
-            Error::invalid(format!(
-                "no version of model `{}` is in stage `{}`",
-                opts.model, opts.stage
-            ))
+            Error::invalid_with_hint(
+                format!(
+                    "no version of model `{}` is in stage `{}`",
+                    opts.model, opts.stage
+                ),
+                format!(
+                    "there is nothing to roll back; `mlops model show {}` lists its stages",
+                    opts.model
+                ),
+            )
         })?;
         let target: &VersionInfo = match &opts.to {
             Some(v) => {

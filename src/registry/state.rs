@@ -84,7 +84,7 @@ impl ModelState {
                 _ => {}
             }
         }
-        versions.sort_by(|a, b| semver_of(&a.version.version).cmp(&semver_of(&b.version.version)));
+        versions.sort_by_cached_key(|v| semver_of(&v.version.version));
         for v in &mut versions {
             v.stages = stages
                 .iter()

@@ -117,6 +117,44 @@ impl GitDb {
         Ok(out)
     }
 
+    /// Every commit reachable from `tip` (all parents), with its parents and tree.
+    pub fn commits(&self, tip: ObjectId) -> Result<Vec<(ObjectId, CommitInfo)>> {
+        let walk = self.repo.rev_walk([tip]).all().map_err(Error::git)?;
+        let mut out = Vec::new();
+        for info in walk {
+            let info = info.map_err(|e| Error::Git(e.to_string()))?;
+            out.push((info.id, self.commit_info(info.id)?));
+        }
+        Ok(out)
+    }
+
+    /// The blob entries of a tree, one level of folders deep: `(folder/name, blob id)`.
+    pub fn tree_listing(&self, tree: ObjectId) -> Result<Vec<(String, ObjectId)>> {
+        let tree = self.repo.find_tree(tree).map_err(Error::git)?;
+        let mut out = Vec::new();
+        for entry in tree.iter() {
+            let entry = entry.map_err(Error::git)?;
+            let folder = entry.filename().to_str_lossy().into_owned();
+            if !entry.mode().is_tree() {
+                out.push((folder, entry.oid().to_owned()));
+                continue;
+            }
+            let sub = self.repo.find_tree(entry.oid()).map_err(Error::git)?;
+            for file in sub.iter() {
+                let file = file.map_err(Error::git)?;
+                out.push((
+                    format!("{folder}/{}", file.filename().to_str_lossy()),
+                    file.oid().to_owned(),
+                ));
+            }
+        }
+        Ok(out)
+    }
+
+    pub fn blob(&self, id: ObjectId) -> Result<Vec<u8>> {
+        Ok(self.repo.find_blob(id).map_err(Error::git)?.data.clone())
+    }
+
     /// One file of a tree by its path, or `None`.
     pub fn read_tree_file(&self, tree: ObjectId, path: &str) -> Result<Option<Vec<u8>>> {
         let tree = self.repo.find_tree(tree).map_err(Error::git)?;

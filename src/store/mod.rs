@@ -251,6 +251,11 @@ impl Store {
         })
     }
 
+    /// The underlying object database, for whole-history checks (`verify`).
+    pub fn db(&self) -> &GitDb {
+        &self.db
+    }
+
     pub fn exists(&self, entity: &Entity) -> Result<bool> {
         Ok(self.db.read_ref(&entity.refname())?.is_some())
     }

@@ -460,7 +460,130 @@ fn log_table_and_empty_log() {
 
 #[test]
 fn help_reference_is_stable() {
+    // The whole interface in one snapshot, so any change to it shows in review.
     let repo = Repo::new();
-    let help = repo.mlops(&["--help"]).ok().stdout;
-    insta::assert_snapshot!("help", help);
+    let mut reference = repo.mlops(&["--help"]).ok().stdout;
+    let commands = [
+        "init",
+        "data add",
+        "data status",
+        "data diff",
+        "data list",
+        "data show",
+        "data verify",
+        "track",
+        "track log",
+        "runs list",
+        "runs show",
+        "runs compare",
+        "runs amend",
+        "model register",
+        "model list",
+        "model show",
+        "model history",
+        "model deprecate",
+        "promote",
+        "rollback",
+        "resolve",
+        "drift",
+        "drift history",
+        "log",
+        "verify",
+        "config",
+        "note",
+        "demo",
+    ];
+    for c in commands {
+        let mut args: Vec<&str> = c.split(' ').collect();
+        args.push("--help");
+        reference.push_str(&format!("\n===== mlops {c} =====\n"));
+        reference.push_str(&repo.mlops(&args).ok().stdout);
+    }
+    insta::assert_snapshot!("help", reference);
+}
+
+#[test]
+fn verify_passes_on_intact_histories_and_names_a_rewritten_record() {
+    let repo = Repo::new();
+    repo.mlops(&["note", "model/x", "-m", "first"]).ok();
+    repo.mlops(&["note", "model/x", "-m", "second"]).ok();
+    repo.mlops(&["note", "dataset/d", "-m", "other"]).ok();
+    let ok = repo.mlops(&["verify", "--json"]).ok().json();
+    assert_eq!(ok["ok"], true);
+    assert_eq!(ok["records"], 3);
+    // Rewrite history: drop the first record from the tip's tree in a new
+    // commit. The tip alone still looks consistent; the chain does not.
+    let tree = repo
+        .git(&["rev-parse", "refs/mlops/models/x^{tree}"])
+        .ok()
+        .stdout;
+    let listing = repo.git(&["ls-tree", "-r", tree.trim()]).ok().stdout;
+    let first = repo
+        .git(&["log", "--format=%b", "refs/mlops/models/x~1"])
+        .ok()
+        .stdout;
+    let first_hex = first
+        .trim()
+        .strip_prefix("Mlops-Record: sha256:")
+        .unwrap()
+        .to_string();
+    let kept: Vec<&str> = listing
+        .lines()
+        .filter(|l| !l.contains(&first_hex))
+        .collect();
+    assert_eq!(kept.len(), 1);
+    let blob = kept[0].split_whitespace().nth(2).unwrap().to_string();
+    let name = kept[0]
+        .split('\t')
+        .nth(1)
+        .unwrap()
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .to_string();
+    let mktree = |input: String| {
+        let mut child = std::process::Command::new("git")
+            .current_dir(&repo.path)
+            .arg("mktree")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        use std::io::Write;
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
+        String::from_utf8(child.wait_with_output().unwrap().stdout)
+            .unwrap()
+            .trim()
+            .to_string()
+    };
+    let sub = mktree(format!("100644 blob {blob}\t{name}\n"));
+    let root = mktree(format!("040000 tree {sub}\tnote\n"));
+    let commit = repo
+        .git(&[
+            "commit-tree",
+            &root,
+            "-p",
+            "refs/mlops/models/x",
+            "-m",
+            "tidy up",
+        ])
+        .ok()
+        .stdout;
+    repo.git(&["update-ref", "refs/mlops/models/x", commit.trim()])
+        .ok();
+    let bad = repo.mlops(&["verify"]).code(1);
+    assert!(bad.stdout.contains("ALTERED  model/x"), "{}", bad.stdout);
+    assert!(
+        bad.stdout
+            .contains(&format!("removes `note/{first_hex}.json`")),
+        "{}",
+        bad.stdout
+    );
+    assert!(bad.stdout.contains("ok       dataset/d"), "{}", bad.stdout);
+    repo.mlops(&["verify", "dataset/d"]).ok();
 }

@@ -4,6 +4,7 @@
 mod support;
 
 mod data;
+mod demo;
 mod foundation;
 mod registry;
 mod tracking;

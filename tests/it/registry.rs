@@ -579,12 +579,7 @@ fn rollback_to_the_previous_and_to_a_named_version() {
     let out = repo
         .mlops(&["rollback", "fraud", "--stage", "staging", "--reason", "x"])
         .code(2);
-    assert!(
-        out.stderr
-            .contains("no version of model `fraud` is in stage `staging`"),
-        "{}",
-        out.stderr
-    );
+    assert_one_line_error(&out, "no version of model `fraud` is in stage `staging`");
     promote(&repo, &["fraud@1.0.0", "--to", "staging"]).ok();
     // One version only: nothing earlier.
     let before = tip(&repo, "fraud");
@@ -1490,11 +1485,11 @@ fn init_installs_a_scheduled_drift_workflow_and_a_gitlab_pipeline() {
 // ---------------------------------------------------------------------------
 // the drift gate
 //
-// `mlops drift` does not record reports yet, so the monitor's chain is written
-// here with git plumbing, in the store's format: a commit whose tree holds
-// `drift-report/<sha256>.json`, the record in canonical JSON (keys sorted, no
-// white space) whose SHA-256 is its file name. Once `mlops drift` exists, this
-// can create the reports through the CLI instead.
+// The first test writes the monitor's chain with git plumbing, in the store's
+// format (a commit whose tree holds `drift-report/<sha256>.json`, the record in
+// canonical JSON whose SHA-256 is its file name): that is the only way to get a
+// report with a chosen age under a fixed clock. The second creates the reports
+// through `mlops drift`, as a user would.
 
 fn git_stdin(repo: &Repo, args: &[&str], input: &str) -> String {
     let mut child = Command::new("git")
@@ -1660,4 +1655,53 @@ model = "fraud"
     assert_eq!(p["gates"][0]["gate"], "drift fraud-inputs");
     assert_eq!(p["gates"][0]["pass"], true);
     let _ = second;
+}
+
+#[test]
+fn drift_gate_follows_the_reports_mlops_drift_records() {
+    let repo = repo_with(
+        r#"
+[models.fraud]
+stages = ["production"]
+[models.fraud.gates.production]
+drift_monitor = "fraud-inputs"
+[monitors.fraud-inputs]
+reference = "data/train.csv"
+current = ["data/today.csv"]
+model = "fraud"
+"#,
+    );
+    let csv = |shift: i64| {
+        let mut s = String::from("amount,channel\n");
+        for i in 0..400 {
+            let channel = ["web", "pos", "atm"][i % 3];
+            s.push_str(&format!("{},{channel}\n", (i % 97) as i64 + shift));
+        }
+        s
+    };
+    repo.write("data/train.csv", &csv(0));
+    repo.write("data/today.csv", &csv(0));
+    version(&repo, "fraud", "1.0.0", 0.9);
+    version(&repo, "fraud", "1.1.0", 0.91);
+
+    repo.mlops(&["drift", "fraud-inputs", "-q"]).ok();
+    let out = promote(&repo, &["fraud@1.0.0", "--to", "production", "--json"])
+        .ok()
+        .json();
+    let g = gate(&out, "drift fraud-inputs");
+    assert_eq!(g["actual"], "no drift, 0.0 day(s) old");
+
+    // Today's data moved: `mlops drift` says so (exit 1), and the gate follows.
+    repo.write("data/today.csv", &csv(1000));
+    repo.mlops(&["drift", "fraud-inputs", "-q"]).code(1);
+    let before = tip(&repo, "fraud");
+    let out = promote(&repo, &["fraud@1.1.0", "--to", "production", "--json"])
+        .code(1)
+        .json();
+    let g = gate(&out, "drift fraud-inputs");
+    assert_eq!(g["pass"], false);
+    assert_eq!(g["actual"], "drift, 0.0 day(s) old");
+    assert_eq!(tip(&repo, "fraud"), before);
+    let list = repo.mlops(&["model", "list", "--json"]).ok().json();
+    assert_eq!(list[0]["drift"], "drift (fraud-inputs, 2026-03-01)");
 }
