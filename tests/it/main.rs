@@ -5,6 +5,7 @@ mod support;
 
 mod data;
 mod demo;
+mod drift;
 mod foundation;
 mod registry;
 mod tracking;
