@@ -437,7 +437,7 @@ pub fn verify(
         .par_iter()
         .filter_map(|f| {
             let path = root.join(&f.path);
-            let r = match hash::sha256_file(&path) {
+            match hash::sha256_file(&path) {
                 Ok((h, n)) => {
                     bar.inc(n);
                     (h != f.sha256).then(|| Mismatch {
@@ -451,8 +451,7 @@ pub fn verify(
                     expected: f.sha256.clone(),
                     actual: None,
                 }),
-            };
-            r
+            }
         })
         .collect();
     bar.finish_and_clear();

@@ -84,6 +84,7 @@ pub fn load(path: &Path) -> Result<(Vec<Vec<f64>>, Vec<f64>)> {
     };
     let mut x = Vec::with_capacity(n);
     let mut y = Vec::with_capacity(n);
+    #[allow(clippy::needless_range_loop)] // rows across seven parallel columns
     for i in 0..n {
         let mut row = vec![
             num(&data[0][i]) / 80.0,
