@@ -5,6 +5,13 @@
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    // Like other Unix filters (`mlops runs list | head`): a closed pipe ends
+    // the process quietly instead of panicking on the next `println!`.
+    #[cfg(unix)]
+    // SAFETY: restoring a signal's default disposition before any thread starts.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     match mlops::cli::run() {
         Ok(code) => code,
         Err(err) => {
