@@ -693,3 +693,91 @@ fn scores_match_evidently_on_its_own_fixtures() {
     }
     assert!(checked > 150, "only {checked} scores were compared");
 }
+
+#[test]
+fn prediction_drift_and_a_quality_drop_against_the_registered_model() {
+    let repo = Repo::new();
+    // A model version whose run recorded accuracy 0.9.
+    repo.mlops(&[
+        "track",
+        "--",
+        "sh",
+        "-c",
+        r#"echo '{"accuracy": 0.9}' >> "$MLOPS_METRICS""#,
+    ])
+    .ok();
+    let run = repo.mlops(&["runs", "list", "--json"]).ok().json()[0]["run_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    repo.mlops(&["model", "register", "scorer", "--run", &run])
+        .ok();
+    let u = noise(33, 1200);
+    // Reference: predictions agree with labels 90% of the time; today 60%.
+    csv(
+        &repo,
+        "ref.csv",
+        "feature,score,label",
+        u.iter().enumerate().map(|(i, v)| {
+            let label = u8::from(*v > 0.5);
+            let score = if i % 10 == 0 {
+                1.0 - f64::from(label)
+            } else {
+                f64::from(label) * 0.8 + 0.1
+            };
+            format!("{v},{score},{label}")
+        }),
+    );
+    csv(
+        &repo,
+        "today.csv",
+        "feature,score,label",
+        u.iter().enumerate().map(|(i, v)| {
+            let label = u8::from(*v > 0.5);
+            let score = if i % 10 < 4 {
+                1.0 - f64::from(label)
+            } else {
+                f64::from(label) * 0.8 + 0.1
+            };
+            format!("{v},{score},{label}")
+        }),
+    );
+    repo.write(
+        "mlops.toml",
+        r#"
+[monitors.scoring]
+reference = "ref.csv"
+current = ["today.csv"]
+model = "scorer"
+prediction = "score"
+label = "label"
+metric = "accuracy"
+max_degradation = 0.05
+"#,
+    );
+    let out = drift_json(&repo, &["scoring"], None);
+    let perf = &out["report"]["performance"];
+    assert_eq!(perf["metric"], "accuracy");
+    assert_eq!(
+        perf["reference"], 0.9,
+        "the registered model's recorded value"
+    );
+    assert!(
+        (perf["current"].as_f64().unwrap() - 0.6).abs() < 0.01,
+        "{perf}"
+    );
+    assert_eq!(perf["degraded"], true);
+    let kinds: Vec<&str> = out["report"]["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["kind"].as_str().unwrap())
+        .collect();
+    assert!(kinds.contains(&"degradation"), "{kinds:?}");
+    let score = column(&out, "score");
+    assert_eq!(score["role"], "prediction");
+    assert!(
+        score["score"].is_number(),
+        "prediction drift is tested like a column: {score}"
+    );
+}
