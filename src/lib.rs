@@ -21,6 +21,7 @@ pub mod record;
 pub mod registry;
 pub mod run;
 pub mod store;
+pub mod sync;
 pub mod templates;
 pub mod term;
 pub mod verify;

@@ -11,6 +11,7 @@ mod model;
 mod note;
 mod promote;
 mod runs;
+mod sync;
 mod track;
 mod verify;
 
@@ -63,6 +64,8 @@ pub enum Command {
     Rollback(promote::RollbackArgs),
     /// Print the artifacts (paths and SHA-256) of `name@stage|version`, for deploy scripts.
     Resolve(promote::ResolveArgs),
+    /// Share records with a git remote: fetch, merge divergent histories, push.
+    Sync(sync::Args),
     /// The audit trail of every entity, newest first.
     Log(log::Args),
     /// Prove that no record was altered: hashes, canonical form, append-only histories.
@@ -125,6 +128,7 @@ pub fn run() -> anyhow::Result<ExitCode> {
         Command::Note(a) => note::run(&g, a),
         Command::Config(a) => config::run(&g, a),
         Command::Verify(a) => verify::run(&g, a),
+        Command::Sync(a) => sync::run(&g, a),
         Command::Demo(a) => demo::run(&g, a),
         Command::DemoTrain(a) => demo::train(&g, a),
     }

@@ -151,6 +151,8 @@ struct Part {
     path: PathBuf,
     format: Format,
     schema: Vec<(String, Dtype)>,
+    /// The schema polars inferred (CSV: from the first 10,000 rows).
+    polars_schema: Option<SchemaRef>,
     /// Known from metadata (Parquet), from the first read of a column, or counted on demand:
     /// counting the rows of a CSV is a full pass over its bytes, so it is only done when
     /// nothing else gives the number.
@@ -319,6 +321,7 @@ impl Table {
                     .iter()
                     .map(|(n, dt)| (n.to_string(), Dtype::from_polars(dt)))
                     .collect(),
+                polars_schema: Some(schema),
                 rows,
             });
         }
@@ -394,6 +397,15 @@ impl Table {
                 missing: 0,
             })
             .collect();
+        // Sized once from the (estimated) row count: growing by doubling would leave freed
+        // copies behind in the allocator.
+        let est = self.rows_estimate() as usize;
+        for c in &mut out {
+            match &mut c.values {
+                Values::Num(v) => v.reserve_exact(est),
+                Values::Cat { codes, .. } => codes.reserve_exact(est),
+            }
+        }
         let mut lookups: Vec<HashMap<String, u32>> = vec![HashMap::new(); columns.len()];
         for part in &self.parts {
             self.read_part(part, columns, &mut out, &mut lookups)?;
@@ -411,13 +423,28 @@ impl Table {
         let present: Vec<usize> = (0..columns.len())
             .filter(|&i| part.schema.iter().any(|(n, _)| *n == columns[i].0))
             .collect();
-        let df = if present.is_empty() {
-            None
-        } else {
-            let df = fetch(part, present.iter().map(|&i| &columns[i]))?;
-            let _ = part.rows.set(df.height() as u64);
-            Some(df)
-        };
+        let mut df = None;
+        if !present.is_empty() {
+            // CSV: in chunks of whole records, so that neither the file nor a frame of all its
+            // rows is ever in memory at once; anything unusual falls back to polars' scan.
+            let chunked = matches!(part.format, Format::Csv | Format::Tsv)
+                && guarded(&present, out, lookups, |out, lookups| {
+                    read_csv_chunks(part, columns, &present, out, lookups)
+                })
+                .is_ok();
+            // Otherwise polars' streaming scan, appending each batch as it arrives (a frame of
+            // all rows would double the peak); the one-frame read is the last resort.
+            let streamed = chunked
+                || guarded(&present, out, lookups, |out, lookups| {
+                    read_streamed(part, columns, &present, out, lookups)
+                })
+                .is_ok();
+            if !streamed {
+                let d = fetch(part, present.iter().map(|&i| &columns[i]))?;
+                let _ = part.rows.set(d.height() as u64);
+                df = Some(d);
+            }
+        }
         if present.len() < columns.len() {
             let rows = part.rows()?;
             for (i, col) in out.iter_mut().enumerate() {
@@ -437,20 +464,234 @@ impl Table {
     }
 }
 
+/// Bytes of CSV parsed at a time by [`read_csv_chunked`].
+const CSV_CHUNK: usize = 16 << 20;
+
+/// The polars type a column is cast to after parsing (see [`fetch`]).
+fn target_type(dt: &Dtype) -> DataType {
+    match dt {
+        Dtype::Float | Dtype::Int => DataType::Float64,
+        Dtype::Bool => DataType::Boolean,
+        _ => DataType::String,
+    }
+}
+
+/// End of the last complete record in `buf` (just past its newline), given whether the bytes
+/// before `buf` left a quoted field open: a newline ends a record when the number of quote
+/// characters before it is even (an escaped `""` counts twice, so parity is exact).
+fn last_record_end(buf: &[u8], quoted: bool) -> Option<usize> {
+    if !quoted && !buf.contains(&b'"') {
+        return buf.iter().rposition(|&b| b == b'\n').map(|p| p + 1);
+    }
+    let (mut inside, mut end) = (quoted, None);
+    for (i, &b) in buf.iter().enumerate() {
+        match b {
+            b'"' => inside = !inside,
+            b'\n' if !inside => end = Some(i + 1),
+            _ => {}
+        }
+    }
+    end
+}
+
+/// Run a read that appends to the `present` columns of `out`; on error, undo its appends so
+/// that the caller can fall back to another reader.
+fn guarded(
+    present: &[usize],
+    out: &mut [Column],
+    lookups: &mut [HashMap<String, u32>],
+    read: impl FnOnce(&mut [Column], &mut [HashMap<String, u32>]) -> Result<(), LoadError>,
+) -> Result<(), LoadError> {
+    let marks: Vec<(usize, usize, u64)> = present
+        .iter()
+        .map(|&i| {
+            let c = &out[i];
+            let dict = match &c.values {
+                Values::Cat { dict, .. } => dict.len(),
+                Values::Num(_) => 0,
+            };
+            (c.values.len(), dict, c.missing)
+        })
+        .collect();
+    let res = read(out, lookups);
+    if res.is_err() {
+        for (&i, &(len, dict_len, missing)) in present.iter().zip(&marks) {
+            let c = &mut out[i];
+            c.missing = missing;
+            match &mut c.values {
+                Values::Num(v) => v.truncate(len),
+                Values::Cat { codes, dict } => {
+                    codes.truncate(len);
+                    for s in dict.drain(dict_len..) {
+                        lookups[i].remove(&s);
+                    }
+                }
+            }
+        }
+    }
+    res
+}
+
+/// Append the `present` columns of one file to `out` batch by batch, as polars' streaming
+/// engine produces them (in order), each cast as [`fetch`] casts.
+fn read_streamed(
+    part: &Part,
+    columns: &[(String, Dtype)],
+    present: &[usize],
+    out: &mut [Column],
+    lookups: &mut [HashMap<String, u32>],
+) -> Result<(), LoadError> {
+    use std::sync::{Arc, Mutex};
+    type State = (Vec<(Column, HashMap<String, u32>)>, u64, Option<String>);
+    let err = |e: &dyn std::fmt::Display| read_err(&part.path, e);
+    let exprs: Vec<Expr> = present
+        .iter()
+        .map(|&i| col(columns[i].0.as_str()).cast(target_type(&columns[i].1)))
+        .collect();
+    let taken: Vec<(Column, HashMap<String, u32>)> = present
+        .iter()
+        .map(|&i| {
+            let placeholder = Column {
+                name: String::new(),
+                dtype: Dtype::Float,
+                values: Values::Num(Vec::new()),
+                missing: 0,
+            };
+            (
+                std::mem::replace(&mut out[i], placeholder),
+                std::mem::take(&mut lookups[i]),
+            )
+        })
+        .collect();
+    let state: Arc<Mutex<State>> = Arc::new(Mutex::new((taken, 0, None)));
+    let sink = state.clone();
+    let callback = PlanCallback::new(move |df: DataFrame| -> PolarsResult<bool> {
+        let mut guard = sink.lock().unwrap_or_else(|p| p.into_inner());
+        let (cols, rows, failed) = &mut *guard;
+        *rows += df.height() as u64;
+        for ((c, lookup), column) in cols.iter_mut().zip(df.into_columns()) {
+            if let Err(e) = append(c, lookup, &column.take_materialized_series()) {
+                *failed = Some(e.to_string());
+                return Ok(true); // stop
+            }
+        }
+        Ok(false)
+    });
+    let res = scan(&part.path, part.format, false)
+        .and_then(|lf| lf.select(exprs).sink_batches(callback, true, None))
+        .and_then(|lf| lf.collect_with_engine(Engine::Streaming));
+    let mut guard = state.lock().unwrap_or_else(|p| p.into_inner());
+    let (cols, rows, failed) = &mut *guard;
+    for (&i, (c, lookup)) in present.iter().zip(cols.drain(..)) {
+        out[i] = c;
+        lookups[i] = lookup;
+    }
+    res.map_err(|e| err(&e))?;
+    if let Some(e) = failed.take() {
+        return Err(err(&e));
+    }
+    let _ = part.rows.set(*rows);
+    Ok(())
+}
+
+/// Read the `present` columns of a CSV part into `out` in chunks of about [`CSV_CHUNK`] bytes
+/// cut at record boundaries, each parsed by polars' multi-threaded reader with the schema
+/// inferred when the table was opened, then cast as [`fetch`] casts. Peak memory is one chunk
+/// and its frame besides the column buffers (polars' scan builds a frame of all rows). On
+/// error the caller ([`guarded`]) undoes the appends and falls back to another reader.
+fn read_csv_chunks(
+    part: &Part,
+    columns: &[(String, Dtype)],
+    present: &[usize],
+    out: &mut [Column],
+    lookups: &mut [HashMap<String, u32>],
+) -> Result<(), LoadError> {
+    use std::io::Read;
+    let err = |e: &dyn std::fmt::Display| read_err(&part.path, e);
+    let schema: Schema = part
+        .polars_schema
+        .as_ref()
+        .ok_or_else(|| err(&"no schema"))?
+        .as_ref()
+        .clone();
+    let schema = Arc::new(schema);
+    let names: Arc<[PlSmallStr]> = present
+        .iter()
+        .map(|&i| PlSmallStr::from(columns[i].0.as_str()))
+        .collect();
+    let sep = if part.format == Format::Tsv {
+        b'\t'
+    } else {
+        b','
+    };
+    let mut file = std::fs::File::open(&part.path).map_err(|e| err(&e))?;
+    let mut buf: Vec<u8> = Vec::with_capacity(CSV_CHUNK + (1 << 20));
+    let (mut first, mut quoted, mut eof, mut rows) = (true, false, false, 0u64);
+    while !eof || !buf.is_empty() {
+        // fill up to a chunk
+        while !eof && buf.len() < CSV_CHUNK {
+            let at = buf.len();
+            buf.resize(at.max(CSV_CHUNK), 0);
+            let n = file.read(&mut buf[at..]).map_err(|e| err(&e))?;
+            buf.truncate(at + n);
+            if n == 0 {
+                eof = true;
+            }
+        }
+        let end = if eof {
+            buf.len()
+        } else {
+            match last_record_end(&buf, quoted) {
+                Some(e) => e,
+                None => {
+                    // one record longer than a chunk: read on
+                    buf.reserve(CSV_CHUNK);
+                    let at = buf.len();
+                    buf.resize(at + CSV_CHUNK, 0);
+                    let n = file.read(&mut buf[at..]).map_err(|e| err(&e))?;
+                    buf.truncate(at + n);
+                    eof = n == 0;
+                    continue;
+                }
+            }
+        };
+        let rest = buf.split_off(end);
+        let chunk = std::mem::replace(&mut buf, rest);
+        quoted ^= chunk.iter().filter(|&&b| b == b'"').count() % 2 == 1;
+        if chunk.iter().all(|b| b.is_ascii_whitespace()) {
+            first = false;
+            continue;
+        }
+        let df = CsvReadOptions::default()
+            .with_has_header(first)
+            .with_schema(Some(schema.clone()))
+            .with_columns(Some(names.clone()))
+            .with_parse_options(CsvParseOptions::default().with_separator(sep))
+            .into_reader_with_file_handle(std::io::Cursor::new(chunk))
+            .finish()
+            .map_err(|e| err(&e))?;
+        first = false;
+        rows += df.height() as u64;
+        let cols = df.into_columns();
+        for (&i, column) in present.iter().zip(cols) {
+            let s = column
+                .take_materialized_series()
+                .cast(&target_type(&columns[i].1))
+                .map_err(|e| err(&e))?;
+            append(&mut out[i], &mut lookups[i], &s).map_err(|e| err(&e))?;
+        }
+    }
+    let _ = part.rows.set(rows);
+    Ok(())
+}
+
 /// Read the given columns of one file as a frame, each cast to its unified kind.
 fn fetch<'a>(
     part: &Part,
     columns: impl Iterator<Item = &'a (String, Dtype)>,
 ) -> Result<DataFrame, LoadError> {
     let exprs: Vec<Expr> = columns
-        .map(|(name, dt)| {
-            let target = match dt {
-                Dtype::Float | Dtype::Int => DataType::Float64,
-                Dtype::Bool => DataType::Boolean,
-                _ => DataType::String,
-            };
-            col(name.as_str()).cast(target)
-        })
+        .map(|(name, dt)| col(name.as_str()).cast(target_type(dt)))
         .collect();
     let collect = |infer_all: bool| -> PolarsResult<DataFrame> {
         scan(&part.path, part.format, infer_all)?

@@ -181,6 +181,21 @@ impl GitDb {
         Ok(editor.write().map_err(Error::git)?.detach())
     }
 
+    /// Adds existing blobs at the given paths on top of `base`.
+    pub fn tree_with_blobs(
+        &self,
+        base: ObjectId,
+        files: &[(String, ObjectId)],
+    ) -> Result<ObjectId> {
+        let mut editor = self.repo.edit_tree(base).map_err(Error::git)?;
+        for (path, id) in files {
+            editor
+                .upsert(path.as_str(), EntryKind::Blob, *id)
+                .map_err(Error::git)?;
+        }
+        Ok(editor.write().map_err(Error::git)?.detach())
+    }
+
     /// Writes a commit (author = committer = the git identity) without moving any ref.
     pub fn commit(&self, message: &str, tree: ObjectId, parents: &[ObjectId]) -> Result<ObjectId> {
         let sig = match self.repo.committer() {

@@ -8,4 +8,5 @@ mod demo;
 mod drift;
 mod foundation;
 mod registry;
+mod sync;
 mod tracking;
