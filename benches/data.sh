@@ -82,14 +82,15 @@ echo "== results ($(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d
 python3 - "$D" <<'EOF'
 import glob, json, sys
 d = sys.argv[1]
-med = {}
+med, cpu = {}, {}
 for f in sorted(glob.glob(f"{d}/*.json")):
     for r in json.load(open(f))["results"]:
         med[r["command"]] = (r["median"], min(r["times"]), max(r["times"]), len(r["times"]))
-print("| case | median | min … max | runs |")
-print("|---|---:|---:|---:|")
+        cpu[r["command"]] = r["user"] + r["system"]
+print("| case | median (wall) | min … max | mean CPU (user+sys) | runs |")
+print("|---|---:|---:|---:|---:|")
 for k, (m, lo, hi, n) in med.items():
-    print(f"| {k} | {m*1000:.1f} ms | {lo*1000:.0f} … {hi*1000:.0f} ms | {n} |")
+    print(f"| {k} | {m*1000:.1f} ms | {lo*1000:.0f} … {hi*1000:.0f} ms | {cpu[k]*1000:.0f} ms | {n} |")
 g = lambda k: med[k][0]
 print()
 def check(name, value, target, ok):
@@ -102,6 +103,9 @@ r = g("dvc status (a)") / g("mlops data status (a)")
 check("(a) dvc status / mlops data status (warm)", f"{r:.1f}x", ">= 20x", r >= 20)
 r = g("mlops data status (a)") / g("git status (a)")
 check("(a) mlops data status / git status (warm)", f"{r:.2f}x", "<= 2x", r <= 2)
+c = lambda k: cpu[k]
+print(f"| (a) same in CPU time: dvc / mlops status, mlops / git status | {c('dvc status (a)') / c('mlops data status (a)'):.1f}x, "
+      f"{c('mlops data status (a)') / c('git status (a)'):.2f}x | | info |")
 gib = 4 * 256 / 1024
 mt = g("mlops data add (b)")
 p2 = g("openssl dgst -sha256, xargs -P2 (b)")
