@@ -80,16 +80,20 @@ pub fn sort_f64(v: &mut [f64]) {
         }
     };
     let unkey = |k: u64| -> f64 { f64::from_bits(if k & SIGN != 0 { k ^ SIGN } else { !k }) };
-    let mut keys: Vec<u64> = v.iter().map(|&x| key(x)).collect();
+    // The keys live in `v` itself (as bit patterns: only copied, never used as numbers) and
+    // in one scratch buffer, passes alternating between the two.
     let mut hist = vec![[0usize; BUCKETS]; PASSES];
-    for &k in &keys {
+    for x in v.iter_mut() {
+        let k = key(*x);
         for (p, h) in hist.iter_mut().enumerate() {
             h[((k >> (p as u32 * BITS)) as usize) & (BUCKETS - 1)] += 1;
         }
+        *x = f64::from_bits(k);
     }
     let mut scratch: Vec<u64> = vec![0; n];
+    let mut in_scratch = false;
     for (p, h) in hist.iter_mut().enumerate() {
-        if h.contains(&n) {
+        if h.iter().any(|&c| c == n) {
             continue; // every key has the same digit here
         }
         let mut sum = 0usize;
@@ -99,15 +103,31 @@ pub fn sort_f64(v: &mut [f64]) {
             sum += t;
         }
         let shift = p as u32 * BITS;
-        for &k in &keys {
-            let d = ((k >> shift) as usize) & (BUCKETS - 1);
-            scratch[h[d]] = k;
-            h[d] += 1;
+        let digit = |k: u64| ((k >> shift) as usize) & (BUCKETS - 1);
+        if in_scratch {
+            for &k in scratch.iter() {
+                let d = digit(k);
+                v[h[d]] = f64::from_bits(k);
+                h[d] += 1;
+            }
+        } else {
+            for x in v.iter() {
+                let k = x.to_bits();
+                let d = digit(k);
+                scratch[h[d]] = k;
+                h[d] += 1;
+            }
         }
-        std::mem::swap(&mut keys, &mut scratch);
+        in_scratch = !in_scratch;
     }
-    for (x, &k) in v.iter_mut().zip(&keys) {
-        *x = unkey(k);
+    if in_scratch {
+        for (x, &k) in v.iter_mut().zip(&scratch) {
+            *x = unkey(k);
+        }
+    } else {
+        for x in v.iter_mut() {
+            *x = unkey(x.to_bits());
+        }
     }
 }
 

@@ -3,15 +3,21 @@
 //! dictionary codes and never see a `DataFrame`.
 //!
 //! Memory is bounded by reading **a batch of columns at a time**: [`Table::open`] learns the
-//! schema and the row count of every file from metadata (Parquet) or a newline count (CSV,
-//! NDJSON) without materialising data, and [`plan_batches`] splits the wanted columns so that
-//! one batch of both data sets fits a byte budget. A numeric column costs 8 bytes a row once
-//! loaded, a string column its dictionary codes (4 bytes a row) plus the distinct strings; while
-//! polars parses, a batch briefly costs about twice that, which the estimate includes. At
-//! 1e7 rows × 20 numeric columns × 2 data sets (3.2 GB of doubles) a 768 MiB budget gives
-//! batches of two columns; at 1e6 rows everything is one batch and each file is parsed once.
-//! Re-parsing a CSV per batch costs time (its bytes are tokenised again), so batches are only
-//! used when the data would not fit.
+//! schema of every file (and a Parquet file's row count from its footer) without reading data,
+//! and [`plan_batches`] splits the wanted columns so that one batch of both data sets fits a
+//! byte budget. A numeric column costs 8 bytes a row once loaded, a string column its
+//! dictionary codes (4 bytes a row) plus the distinct strings; the estimate allows twice that.
+//! For CSV and NDJSON the planner uses [`Table::rows_estimate`] (file size over the mean line
+//! length of three samples): counting the rows would be a full pass over the bytes, so the
+//! exact count is taken from the first read instead. At 1e7 rows × 20 numeric columns × 2
+//! data sets (3.2 GB of doubles) a 768 MiB budget gives batches of two columns; at 1e6 rows
+//! everything is one batch and each file is parsed once.
+//!
+//! Within a batch nothing holds a whole file: a CSV is parsed in chunks of 4 MiB cut at record
+//! boundaries (quote-aware) and appended to the column buffers chunk by chunk; Parquet and
+//! NDJSON go through polars' streaming engine batch by batch (Parquet a few columns per scan,
+//! since it decodes a row group of every selected column at once). The column buffers are
+//! sized once from the row estimate, so they never leave freed copies in the allocator.
 //!
 //! Files of several formats can be mixed (a glob expanded by the caller); their columns are
 //! appended in the order given. NaN, ±infinity and nulls are dropped per column (as Evidently
@@ -436,7 +442,19 @@ impl Table {
             // all rows would double the peak); the one-frame read is the last resort.
             let streamed = chunked
                 || guarded(&present, out, lookups, |out, lookups| {
-                    read_streamed(part, columns, &present, out, lookups)
+                    // Parquet decodes a row group of all selected columns at once: a few
+                    // columns per scan keep that transient copy small (each column chunk
+                    // is still decoded once).
+                    let per_scan = match (part.format, part.rows.get()) {
+                        (Format::Parquet, Some(&rows)) => {
+                            ((PARQUET_SCAN_BYTES / rows.max(1).saturating_mul(8)) as usize).max(1)
+                        }
+                        _ => present.len(),
+                    };
+                    for group in present.chunks(per_scan) {
+                        read_streamed(part, columns, group, out, lookups)?;
+                    }
+                    Ok(())
                 })
                 .is_ok();
             if !streamed {
@@ -464,8 +482,11 @@ impl Table {
     }
 }
 
-/// Bytes of CSV parsed at a time by [`read_csv_chunked`].
-const CSV_CHUNK: usize = 16 << 20;
+/// Bytes of decoded Parquet columns per scan (see `read_part`).
+const PARQUET_SCAN_BYTES: u64 = 16 << 20;
+
+/// Bytes of CSV parsed at a time by [`read_csv_chunks`].
+const CSV_CHUNK: usize = 4 << 20;
 
 /// The polars type a column is cast to after parsing (see [`fetch`]).
 fn target_type(dt: &Dtype) -> DataType {
@@ -929,6 +950,130 @@ mod tests {
                 other => panic!("{other:?}"),
             }
         }
+    }
+
+    /// Values of a column as comparable text (numbers by bits).
+    fn dump(c: &Column) -> (Vec<String>, u64) {
+        let v = match &c.values {
+            Values::Num(v) => v.iter().map(|x| x.to_bits().to_string()).collect(),
+            Values::Cat { codes, dict } => {
+                codes.iter().map(|&k| dict[k as usize].clone()).collect()
+            }
+        };
+        (v, c.missing)
+    }
+
+    /// The chunked CSV reader against polars' one-frame read of the same file.
+    fn same_as_one_frame(path: &Path) -> u64 {
+        let t = Table::open(&[path.to_path_buf()]).expect("open");
+        let cols = t.read(t.schema()).expect("read");
+        let df = fetch(&t.parts[0], t.schema().iter()).expect("fetch");
+        let mut want: Vec<Column> = t
+            .schema()
+            .iter()
+            .map(|(name, dt)| Column {
+                name: name.clone(),
+                dtype: dt.clone(),
+                values: if dt.is_numeric() {
+                    Values::Num(Vec::new())
+                } else {
+                    Values::Cat {
+                        codes: Vec::new(),
+                        dict: Vec::new(),
+                    }
+                },
+                missing: 0,
+            })
+            .collect();
+        for (c, s) in want.iter_mut().zip(df.into_columns()) {
+            append(c, &mut HashMap::new(), &s.take_materialized_series()).expect("append");
+        }
+        for (a, b) in cols.iter().zip(&want) {
+            assert_eq!(dump(a), dump(b), "{}", a.name);
+        }
+        // and the chunked reader itself succeeded (no silent fallback)
+        let mut direct: Vec<Column> = t.read(&[]).expect("none");
+        for (name, dt) in t.schema() {
+            let mut c = t
+                .read(&[(name.clone(), dt.clone())])
+                .expect("one")
+                .remove(0);
+            match &mut c.values {
+                Values::Num(v) => v.clear(),
+                Values::Cat { codes, dict } => {
+                    codes.clear();
+                    dict.clear();
+                }
+            }
+            c.missing = 0;
+            direct.push(c);
+        }
+        let all: Vec<usize> = (0..direct.len()).collect();
+        let mut lookups = vec![HashMap::new(); direct.len()];
+        read_csv_chunks(&t.parts[0], t.schema(), &all, &mut direct, &mut lookups).expect("chunked");
+        for (a, b) in direct.iter().zip(&want) {
+            assert_eq!(dump(a), dump(b), "{}", a.name);
+        }
+        assert!(t.has_rows().expect("has rows"));
+        t.rows()
+    }
+
+    #[test]
+    fn chunked_csv_reads_like_polars() {
+        let dir = tempfile::tempdir().expect("tmp");
+        // quoted separators, quotes and newlines across several 4 MiB chunks, nulls, NaN
+        let path = dir.path().join("q.csv");
+        let mut text = String::from("x,\"s, t\",n\n");
+        let n = 600_000;
+        for i in 0..n {
+            let s = match i % 5 {
+                0 => format!("\"line\nbreak {}\"", i % 7),
+                1 => "\"say \"\"hi\"\", ok\"".to_string(),
+                2 => String::new(),
+                _ => format!("plain{}", i % 3),
+            };
+            let x = if i % 11 == 0 {
+                "NaN".to_string()
+            } else {
+                format!("{}.25", i % 1000)
+            };
+            text.push_str(&format!("{x},{s},{}\n", i % 13));
+        }
+        std::fs::write(&path, &text).expect("write");
+        assert!(text.len() > 2 * CSV_CHUNK);
+        assert_eq!(same_as_one_frame(&path), n);
+        // an integer column that turns float after the inferred prefix: the fallback reader
+        let path = dir.path().join("late.csv");
+        let mut text = String::from("a,b\n");
+        for i in 0..400_000 {
+            let a = if i == 399_990 {
+                "2.5".to_string()
+            } else {
+                (i % 17).to_string()
+            };
+            text.push_str(&format!("{a},{}\n", i % 5));
+        }
+        std::fs::write(&path, &text).expect("write");
+        let t = Table::open(std::slice::from_ref(&path)).expect("open");
+        let cols = t.read(t.schema()).expect("read");
+        assert_eq!(t.rows(), 400_000);
+        match &cols[0].values {
+            Values::Num(v) => {
+                assert_eq!(v.len(), 400_000);
+                assert_eq!(v[399_990], 2.5);
+                assert_eq!(v[399_991], (399_991 % 17) as f64);
+            }
+            other => panic!("{other:?}"),
+        }
+        // header only, and no trailing newline
+        let path = dir.path().join("h.csv");
+        std::fs::write(&path, "a,b\n").expect("write");
+        let t = Table::open(std::slice::from_ref(&path)).expect("open");
+        assert!(!t.has_rows().expect("has rows"));
+        assert_eq!(t.rows(), 0);
+        let path = dir.path().join("t.csv");
+        std::fs::write(&path, "a,b\n1,x\n2,y").expect("write");
+        assert_eq!(same_as_one_frame(&path), 2);
     }
 
     #[test]

@@ -432,7 +432,6 @@ pub fn compare(
             .map(|(i, dt)| (wanted[*i].0.clone(), dt.clone()))
             .collect();
         let cur_data = cur.read(&cur_cols).map_err(DriftError::Current)?;
-        tmp_rss("after cur read");
         let ref_data: Vec<RefColumn> = match &refside {
             RefSide::Files(t) => {
                 let cols: Vec<(String, Dtype)> = cur_cols
@@ -453,7 +452,6 @@ pub fn compare(
                 })
                 .collect(),
         };
-        tmp_rss("after ref read");
         let ref_rows = refside.rows();
         let cur_rows = cur.rows();
         let done: Vec<(usize, ColumnResult)> = batch
@@ -466,7 +464,6 @@ pub fn compare(
             })
             .collect();
         results.extend(done);
-        tmp_rss("after analysis");
     }
     let columns: Vec<ColumnResult> = results.into_values().collect();
 
@@ -1025,18 +1022,5 @@ mod tests {
                 }
             }
         }
-    }
-}
-
-fn tmp_rss(what: &str) {
-    if std::env::var("TMP_RSS").is_ok() {
-        let st = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-        let f = |k: &str| {
-            st.lines()
-                .find(|l| l.starts_with(k))
-                .unwrap_or("")
-                .to_string()
-        };
-        eprintln!("{what}: {} {} {}", f("VmRSS"), f("VmHWM"), f("RssFile"));
     }
 }
