@@ -142,7 +142,7 @@ fn union_commit(
     // The merged chain's newest record, for the next append's `prev`.
     let entity_name = refname.strip_prefix(REF_ROOT).unwrap_or(refname);
     let latest = {
-        let tmp_records = db.read_tree_files(tree)?;
+        let tmp_records = db.read_tree_files(tree, &["attachments"])?;
         let records: Vec<crate::record::Record> = tmp_records
             .into_iter()
             .filter(|(folder, _, _)| folder != "attachments")

@@ -365,8 +365,6 @@ pub fn status(store: &Store, only: Option<&str>, quiet: bool) -> Result<Vec<Data
         if only.is_some_and(|n| n != name) {
             continue;
         }
-        let (history, v) = pinned_version(store, name, pin)?;
-        let recorded = v.manifest(store, &history)?;
         let existing: Vec<PathBuf> = pin
             .paths
             .iter()
@@ -384,7 +382,14 @@ pub fn status(store: &Store, only: Option<&str>, quiet: bool) -> Result<Vec<Data
                 Err(e) => return Err(e),
             }
         };
-        let diff = manifest::diff(&recorded, &current);
+        // Same root as the pin: clean, without reading the recorded manifest
+        // (a large one is megabytes to inflate and parse).
+        let diff = if manifest::merkle_root(&current) == pin.root && !current.is_empty() {
+            manifest::ManifestDiff::default()
+        } else {
+            let (history, v) = pinned_version(store, name, pin)?;
+            manifest::diff(&v.manifest(store, &history)?, &current)
+        };
         let clean = diff.is_empty();
         out.push(DatasetStatus {
             name: name.clone(),

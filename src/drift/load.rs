@@ -10,8 +10,8 @@
 //! For CSV and NDJSON the planner uses [`Table::rows_estimate`] (file size over the mean line
 //! length of three samples): counting the rows would be a full pass over the bytes, so the
 //! exact count is taken from the first read instead. At 1e7 rows × 20 numeric columns × 2
-//! data sets (3.2 GB of doubles) a 768 MiB budget gives batches of two columns; at 1e6 rows
-//! everything is one batch and each file is parsed once.
+//! data sets (3.2 GB of doubles) the default 1.5 GiB budget gives batches of four columns; at
+//! 1e6 rows everything is one batch and each file is parsed once.
 //!
 //! Within a batch nothing holds a whole file: a CSV is parsed in chunks of 4 MiB cut at record
 //! boundaries (quote-aware) and appended to the column buffers chunk by chunk; Parquet and

@@ -62,17 +62,15 @@ impl Default for DriftOptions {
             metric: None,
             reference_metric: None,
             max_degradation: None,
-            memory_budget: std::env::var("TMP_BUDGET")
-                .ok()
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(DEFAULT_BUDGET),
+            memory_budget: DEFAULT_BUDGET,
         }
     }
 }
 
-/// 768 MiB of column buffers: 1e7 rows × 20 numeric columns run in batches of two columns
-/// and stay well under 2 GB of resident memory.
-pub const DEFAULT_BUDGET: u64 = 768 << 20;
+/// 1.5 GiB of estimated column buffers (the estimate allows twice the 8 bytes a number
+/// takes): 1e7 rows × 20 numeric columns × 2 data sets run in 5 batches of four columns at
+/// about 0.75 GB of resident memory, well under 2 GB; 1e6 rows read in one pass.
+pub const DEFAULT_BUDGET: u64 = 1536 << 20;
 
 /// Null-share changes at least this large (absolute) become findings.
 pub const NULL_SHARE_FINDING: f64 = 0.05;

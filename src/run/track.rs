@@ -94,7 +94,10 @@ pub fn track(store: &Store, config: &Config, opts: TrackOptions) -> Result<Track
         .map_err(|e| Error::io("cannot create the metrics file", e))?;
 
     let code = code::capture(&root);
-    let env_info = environment::capture(&opts.env);
+    // Probing interpreters (`python3 --version`, possibly behind a pyenv
+    // shim: ~150 ms) runs beside the command, not before it.
+    let extra_env = opts.env.clone();
+    let env_probe = std::thread::spawn(move || environment::capture(&extra_env));
     let started_at = context::now_timestamp();
     let wall = SystemTime::now();
     let clock = Instant::now();
@@ -108,6 +111,7 @@ pub fn track(store: &Store, config: &Config, opts: TrackOptions) -> Result<Track
         ],
     )?;
     let duration_s = clock.elapsed().as_secs_f64();
+    let env_info = env_probe.join().unwrap_or_default();
     let ended_at = context::now_timestamp();
 
     let mut collected = Collected::default();

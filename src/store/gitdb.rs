@@ -75,7 +75,13 @@ impl GitDb {
         for r in platform.prefixed(prefix).map_err(Error::git)? {
             let mut r = r.map_err(|e| Error::Git(e.to_string()))?;
             let name = r.name().as_bstr().to_str_lossy().into_owned();
-            let id = r.peel_to_id().map_err(Error::git)?.detach();
+            // Record refs point straight at commits: take the target without
+            // peeling, which would open every commit object (10,000 runs =
+            // 10,000 object reads just to list them).
+            let id = match r.target().try_id() {
+                Some(id) => id.to_owned(),
+                None => r.peel_to_id().map_err(Error::git)?.detach(),
+            };
             out.push((name, id));
         }
         Ok(out)
@@ -90,8 +96,13 @@ impl GitDb {
         })
     }
 
-    /// The blobs of a tree, one level of folders deep: `(folder, file name, bytes)`.
-    pub fn read_tree_files(&self, tree: ObjectId) -> Result<Vec<(String, String, Vec<u8>)>> {
+    /// The blobs of a tree, one level of folders deep: `(folder, file name, bytes)`,
+    /// leaving out the folders named in `skip` without reading their blobs.
+    pub fn read_tree_files(
+        &self,
+        tree: ObjectId,
+        skip: &[&str],
+    ) -> Result<Vec<(String, String, Vec<u8>)>> {
         let tree = self.repo.find_tree(tree).map_err(Error::git)?;
         let mut out = Vec::new();
         for entry in tree.iter() {
@@ -100,6 +111,9 @@ impl GitDb {
                 continue;
             }
             let folder = entry.filename().to_str_lossy().into_owned();
+            if skip.contains(&folder.as_str()) {
+                continue;
+            }
             let sub = self.repo.find_tree(entry.oid()).map_err(Error::git)?;
             for file in sub.iter() {
                 let file = file.map_err(Error::git)?;

@@ -272,7 +272,7 @@ impl Store {
         };
         let tree = self.db.commit_info(commit)?.tree;
         let mut records = Vec::new();
-        for (folder, file, bytes) in self.db.read_tree_files(tree)? {
+        for (folder, file, bytes) in self.db.read_tree_files(tree, &[ATTACHMENTS])? {
             if folder == ATTACHMENTS {
                 continue;
             }
