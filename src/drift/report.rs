@@ -429,27 +429,33 @@ pub fn compare(
             .iter()
             .map(|(i, dt)| (wanted[*i].0.clone(), dt.clone()))
             .collect();
-        let cur_data = cur.read(&cur_cols).map_err(DriftError::Current)?;
-        let ref_data: Vec<RefColumn> = match &refside {
-            RefSide::Files(t) => {
-                let cols: Vec<(String, Dtype)> = cur_cols
+        // Both sides at once: each reader has sequential stretches (file reads, record
+        // boundaries, appending) that the other fills.
+        let read_ref = || -> Result<Vec<RefColumn>, DriftError> {
+            Ok(match &refside {
+                RefSide::Files(t) => {
+                    let cols: Vec<(String, Dtype)> = cur_cols
+                        .iter()
+                        .map(|(n, _)| (n.clone(), t.dtype(n).cloned().unwrap_or(Dtype::Float)))
+                        .collect();
+                    t.read(&cols)
+                        .map_err(DriftError::Reference)?
+                        .into_iter()
+                        .map(RefColumn::Data)
+                        .collect()
+                }
+                RefSide::Profile(p) => cur_cols
                     .iter()
-                    .map(|(n, _)| (n.clone(), t.dtype(n).cloned().unwrap_or(Dtype::Float)))
-                    .collect();
-                t.read(&cols)
-                    .map_err(DriftError::Reference)?
-                    .into_iter()
-                    .map(RefColumn::Data)
-                    .collect()
-            }
-            RefSide::Profile(p) => cur_cols
-                .iter()
-                .map(|(n, _)| match p.column(n) {
-                    Some(cp) => RefColumn::Profile(cp),
-                    None => RefColumn::Absent,
-                })
-                .collect(),
+                    .map(|(n, _)| match p.column(n) {
+                        Some(cp) => RefColumn::Profile(cp),
+                        None => RefColumn::Absent,
+                    })
+                    .collect(),
+            })
         };
+        let (cur_data, ref_data) = rayon::join(|| cur.read(&cur_cols), read_ref);
+        let cur_data = cur_data.map_err(DriftError::Current)?;
+        let ref_data = ref_data?;
         let ref_rows = refside.rows();
         let cur_rows = cur.rows();
         let done: Vec<(usize, ColumnResult)> = batch
