@@ -136,17 +136,6 @@ impl Tip<'_> {
     pub fn exists(&self) -> bool {
         self.commit.is_some()
     }
-
-    fn contains(&self, record: &Record) -> Result<bool> {
-        match self.tree {
-            Some(tree) => Ok(self
-                .store
-                .db
-                .read_tree_file(tree, &record_path(record))?
-                .is_some()),
-            None => Ok(false),
-        }
-    }
 }
 
 /// An entity's records, oldest first, and where its attachments are.
@@ -346,9 +335,6 @@ impl Store {
                 tool: &tool,
                 prev: tip.latest.as_deref(),
             })?;
-            if tip.contains(&record)? {
-                return Ok(record);
-            }
             let mut files: Vec<(String, &[u8])> = vec![(record_path(&record), record.bytes())];
             let attachment_paths: Vec<String> = draft
                 .attachments
@@ -359,6 +345,12 @@ impl Store {
                 files.push((path.clone(), bytes.as_slice()));
             }
             let tree = self.db.tree_with(tip.tree, &files)?;
+            // An unchanged tree means the record is already in the history
+            // (appends are idempotent); checking here avoids a second parse
+            // of a large tree.
+            if Some(tree) == tip.tree {
+                return Ok(record);
+            }
             let message = format!("{}\n\n{TRAILER}{}\n", one_line(&draft.summary), record.id());
             let parents: Vec<ObjectId> = tip.commit.into_iter().collect();
             let commit = self.db.commit(&message, tree, &parents)?;
