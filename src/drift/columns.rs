@@ -93,7 +93,7 @@ pub fn sort_f64(v: &mut [f64]) {
     let mut scratch: Vec<u64> = vec![0; n];
     let mut in_scratch = false;
     for (p, h) in hist.iter_mut().enumerate() {
-        if h.iter().any(|&c| c == n) {
+        if h.contains(&n) {
             continue; // every key has the same digit here
         }
         let mut sum = 0usize;
