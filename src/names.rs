@@ -46,9 +46,39 @@ pub fn validate(name: &str) -> Result<()> {
     Ok(())
 }
 
+/// Turns a file or folder name into a valid entity name (other characters
+/// become `-`), or `None` when nothing usable is left.
+pub fn from_path_component(s: &str) -> Option<String> {
+    let clean: String = s
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    let clean = clean
+        .trim_start_matches(|c: char| !c.is_ascii_alphanumeric())
+        .trim_end_matches('.')
+        .to_string();
+    validate(&clean).is_ok().then_some(clean)
+}
+
 #[cfg(test)]
 mod tests {
-    use super::validate;
+    use super::{from_path_component, validate};
+
+    #[test]
+    fn path_components_become_names() {
+        assert_eq!(
+            from_path_component("train set (v2)").as_deref(),
+            Some("train-set--v2-")
+        );
+        assert_eq!(from_path_component("__x").as_deref(), Some("x"));
+        assert_eq!(from_path_component("..."), None);
+    }
 
     #[test]
     fn accepts_ordinary_names() {

@@ -90,20 +90,7 @@ pub fn default_name(paths: &[PathBuf]) -> Option<String> {
         .file_stem()
         .map(|s| s.to_string_lossy().to_string())
         .unwrap_or(last);
-    let mut name: String = stem
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') {
-                c
-            } else {
-                '-'
-            }
-        })
-        .collect();
-    name = name
-        .trim_start_matches(|c: char| !c.is_ascii_alphanumeric())
-        .to_string();
-    (crate::names::validate(&name).is_ok()).then_some(name)
+    crate::names::from_path_component(&stem)
 }
 
 fn rel_to_root(root: &Path, cwd: &Path, p: &Path) -> String {

@@ -127,24 +127,7 @@ fn adhoc_name(reference: &ReferenceInfo) -> String {
             })
         })
         .unwrap_or_else(|| "adhoc".into());
-    let clean: String = base
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') {
-                c
-            } else {
-                '-'
-            }
-        })
-        .collect();
-    let clean = clean
-        .trim_start_matches(|c: char| !c.is_ascii_alphanumeric())
-        .to_string();
-    if crate::names::validate(&clean).is_ok() {
-        clean
-    } else {
-        "adhoc".into()
-    }
+    crate::names::from_path_component(&base).unwrap_or_else(|| "adhoc".into())
 }
 
 /// The model's recorded value of the monitor's metric (production, else latest).

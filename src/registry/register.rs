@@ -141,37 +141,10 @@ pub fn register(
 }
 
 fn hash_artifact(cwd: &Path, root: &Path, p: &Path) -> Result<Vec<Artifact>> {
-    let abs = cwd.join(p);
-    if !abs.exists() {
-        return Err(Error::invalid_with_hint(
+    crate::run::artifacts::hash(cwd, root, p)?.ok_or_else(|| {
+        Error::invalid_with_hint(
             format!("artifact `{}` does not exist", p.display()),
             "pass the path of the model file or folder",
-        ));
-    }
-    let files: Vec<PathBuf> = if abs.is_dir() {
-        walkdir::WalkDir::new(&abs)
-            .sort_by_file_name()
-            .into_iter()
-            .filter_map(|e| e.ok())
-            .filter(|e| e.file_type().is_file())
-            .map(|e| e.into_path())
-            .collect()
-    } else {
-        vec![abs]
-    };
-    let root = root.canonicalize().unwrap_or(root.to_path_buf());
-    files
-        .into_iter()
-        .map(|f| {
-            let (sha256, size) = crate::dataset::hash::sha256_file(&f)
-                .map_err(|e| Error::io(format!("cannot hash `{}`", f.display()), e))?;
-            let c = f.canonicalize().unwrap_or(f.clone());
-            let rel = c.strip_prefix(&root).map(Path::to_path_buf).unwrap_or(c);
-            Ok(Artifact {
-                path: rel.to_string_lossy().replace('\\', "/"),
-                sha256,
-                size,
-            })
-        })
-        .collect()
+        )
+    })
 }

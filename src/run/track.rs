@@ -194,42 +194,12 @@ fn hash_artifacts(
 ) -> Result<Vec<Artifact>> {
     let mut out = Vec::new();
     for p in paths {
-        let abs = cwd.join(p);
-        if !abs.exists() {
-            warnings.push(format!(
+        match crate::run::artifacts::hash(cwd, root, p)? {
+            Some(files) => out.extend(files),
+            None => warnings.push(format!(
                 "artifact `{}` does not exist after the run",
                 p.display()
-            ));
-            continue;
-        }
-        let files: Vec<PathBuf> = if abs.is_dir() {
-            walkdir::WalkDir::new(&abs)
-                .sort_by_file_name()
-                .into_iter()
-                .filter_map(|e| e.ok())
-                .filter(|e| e.file_type().is_file())
-                .map(|e| e.into_path())
-                .collect()
-        } else {
-            vec![abs.clone()]
-        };
-        for f in files {
-            let (sha256, size) = crate::dataset::hash::sha256_file(&f)
-                .map_err(|e| Error::io(format!("cannot hash artifact `{}`", f.display()), e))?;
-            let shown = f
-                .canonicalize()
-                .ok()
-                .and_then(|c| {
-                    root.canonicalize()
-                        .ok()
-                        .and_then(|r| c.strip_prefix(r).ok().map(|x| x.to_path_buf()))
-                })
-                .unwrap_or(f.clone());
-            out.push(Artifact {
-                path: shown.to_string_lossy().replace('\\', "/"),
-                sha256,
-                size,
-            });
+            )),
         }
     }
     Ok(out)
