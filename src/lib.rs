@@ -19,6 +19,7 @@ pub mod names;
 pub mod note;
 pub mod record;
 pub mod registry;
+pub mod report;
 pub mod run;
 pub mod store;
 pub mod sync;

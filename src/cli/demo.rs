@@ -390,9 +390,16 @@ pub fn run(_g: &Globals, args: Args) -> anyhow::Result<ExitCode> {
     t.git(&["for-each-ref", "--format=%(refname)", "refs/mlops/"])?;
     t.mlops(&["verify"], 0)?;
 
+    t.section(
+        "Audit report",
+        "The document a regulator asks for: inventory entry, the version's metrics and lineage, the promotion timeline, and how to re-verify every hash.",
+    );
+    t.mlops(&["report", "credit-risk@production", "--out", "report"], 0)?;
+
     println!();
     if args.keep || args.dir.is_some() {
         println!("demo repository kept at {}", dir.display());
+        println!("audit report: {}", dir.join("report/report.html").display());
         println!("drift report: {}", dir.join("drift-2026-02.html").display());
     } else {
         println!(

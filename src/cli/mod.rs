@@ -10,6 +10,7 @@ mod log;
 mod model;
 mod note;
 mod promote;
+mod report;
 mod runs;
 mod sync;
 mod track;
@@ -60,6 +61,8 @@ pub enum Command {
     Promote(promote::Args),
     /// Compare today's data with the training data, per column; exit 1 on drift.
     Drift(drift::Args),
+    /// Write a model's audit report (Markdown and HTML) from the report templates.
+    Report(report::Args),
     /// Put the previous (or a named) version back in a stage.
     Rollback(promote::RollbackArgs),
     /// Print the artifacts (paths and SHA-256) of `name@stage|version`, for deploy scripts.
@@ -123,6 +126,7 @@ pub fn run() -> anyhow::Result<ExitCode> {
         Command::Promote(a) => promote::run(&g, a),
         Command::Rollback(a) => promote::rollback(&g, a),
         Command::Drift(a) => drift::run(&g, a),
+        Command::Report(a) => report::run(&g, a),
         Command::Resolve(a) => promote::resolve(&g, a),
         Command::Log(a) => log::run(&g, a),
         Command::Note(a) => note::run(&g, a),

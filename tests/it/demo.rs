@@ -18,6 +18,7 @@ fn the_demo_walks_through_every_capability_and_cleans_up() {
         "$ mlops drift credit-inputs",
         "$ mlops drift history credit-inputs",
         "$ mlops verify",
+        "$ mlops report credit-risk@production --out report",
     ] {
         assert!(
             out.stdout.contains(step),
@@ -28,6 +29,8 @@ fn the_demo_walks_through_every_capability_and_cleans_up() {
     assert!(out.stdout.contains("Dataset drift"), "{}", out.stdout);
     assert!(out.stdout.contains("drift report: "), "{}", out.stdout);
     assert!(target.join("drift-2026-02.html").is_file());
+    assert!(out.stdout.contains("audit report: "), "{}", out.stdout);
+    assert!(target.join("report/report.html").is_file());
     // The demo's repository is a real one: records are visible to git and verify.
     let refs = dir
         .git_in(

@@ -8,5 +8,6 @@ mod demo;
 mod drift;
 mod foundation;
 mod registry;
+mod report;
 mod sync;
 mod tracking;
