@@ -14,7 +14,7 @@ use crate::context;
 use crate::error::{Error, Result};
 use crate::registry::promote::model_state;
 use crate::registry::records::Inventory;
-use crate::registry::spec::{ModelSpec, Selector};
+use crate::registry::spec::Selector;
 use crate::store::{Entity, EntityKind, Store};
 
 const TEMPLATES: [&str; 2] = ["report.md.j2", "report.html.j2"];
@@ -44,16 +44,9 @@ pub fn write(
     selector: Option<&Selector>,
     out: &Path,
 ) -> Result<Vec<PathBuf>> {
-    let spec = ModelSpec {
-        model: model.to_string(),
-        selector: Selector::Latest,
-    };
-    let state = model_state(store, &spec.model)?;
-    let version = match selector {
-        None => None,
-        Some(sel) => Some(state.resolve(sel)?.clone()),
-    };
-    let history = store.history(&Entity::new(EntityKind::Model, &spec.model)?)?;
+    let state = model_state(store, model)?;
+    let version = selector.map(|sel| state.resolve(sel)).transpose()?;
+    let history = store.history(&Entity::new(EntityKind::Model, model)?)?;
     let events: Vec<EventView> = history
         .records
         .iter()
@@ -66,8 +59,8 @@ pub fn write(
         })
         .collect();
     let ctx = minijinja::context! {
-        model => ModelView { name: spec.model.clone(), inventory: Inventory::from_config(config.model(&spec.model)) },
-        version => version.as_ref().map(|v| &v.version),
+        model => ModelView { name: model.to_string(), inventory: Inventory::from_config(config.model(model)) },
+        version => version.map(|v| &v.version),
         stages => &state.stages,
         versions => &state.versions,
         events => events,

@@ -71,6 +71,13 @@ pub fn run(g: &Globals, a: Args) -> anyhow::Result<ExitCode> {
     } else {
         vec![a.monitor.clone()]
     };
+    if a.format == "html" && monitors.len() > 1 {
+        return Err(crate::Error::invalid_with_hint(
+            "`--format html` writes one self-contained page, and `--all` runs several monitors",
+            "run `mlops drift <monitor> --format html` per monitor, or use `--format md`",
+        )
+        .into());
+    }
     let bar = term::items_bar(0, "drift", g.quiet || g.json);
     let progress = |msg: &str| bar.set_message(msg.to_string());
     let mut outcomes: Vec<DriftOutcome> = Vec::new();
@@ -87,7 +94,8 @@ pub fn run(g: &Globals, a: Args) -> anyhow::Result<ExitCode> {
     }
     bar.finish_and_clear();
     let drifted = outcomes.iter().any(|o| o.report.dataset_drift);
-    let text = match a.format.as_str() {
+    let format = if g.json { "json" } else { a.format.as_str() };
+    let text = match format {
         "json" => serde_json::to_string_pretty(&if outcomes.len() == 1 {
             serde_json::to_value(&outcomes[0])?
         } else {
@@ -104,21 +112,8 @@ pub fn run(g: &Globals, a: Args) -> anyhow::Result<ExitCode> {
             })
             .collect::<Vec<_>>()
             .join("\n"),
-        "html" => outcomes
-            .iter()
-            .map(|o| render::html(&o.report))
-            .collect::<Vec<_>>()
-            .join("\n"),
+        "html" => render::html(&outcomes[0].report),
         _ => outcomes.iter().map(table).collect::<Vec<_>>().join("\n"),
-    };
-    let text = if g.json && a.format == "table" {
-        serde_json::to_string_pretty(&if outcomes.len() == 1 {
-            serde_json::to_value(&outcomes[0])?
-        } else {
-            serde_json::to_value(&outcomes)?
-        })?
-    } else {
-        text
     };
     match &a.out {
         Some(path) => {

@@ -338,17 +338,7 @@ fn compare(g: &Globals, a: CompareArgs) -> anyhow::Result<ExitCode> {
                     };
                     let delta = match (i, r.delta[i], r.delta_pct[i]) {
                         (0, _, _) => String::new(),
-                        (_, Some(d), Some(p)) => format!(
-                            " (Δ {}{}, {:+.1}%)",
-                            if d >= 0.0 { "+" } else { "" },
-                            query::short_number(d),
-                            p
-                        ),
-                        (_, Some(d), None) => format!(
-                            " (Δ {}{})",
-                            if d >= 0.0 { "+" } else { "" },
-                            query::short_number(d)
-                        ),
+                        (_, Some(d), p) => format!(" (Δ {})", query::delta_text(d, p)),
                         _ => String::new(),
                     };
                     row.push(format!("{text}{delta}"));

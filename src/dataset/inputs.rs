@@ -21,8 +21,10 @@ pub fn resolve(store: &Store, cwd: &Path, role: &str, spec: &str, quiet: bool) -
     };
     let as_dataset = crate::names::validate(spec).is_ok()
         && store.exists(&Entity::new(EntityKind::Dataset, spec)?)?;
-    let by_path = if as_dataset {
-        None
+    // A path: either the single path a pinned dataset was added from, or an
+    // untracked input (`rel`, relative to the repository root).
+    let (dataset_name, rel) = if as_dataset {
+        (Some(spec.to_string()), String::new())
     } else {
         let abs = cwd.join(spec);
         if !abs.exists() {
@@ -31,24 +33,13 @@ pub fn resolve(store: &Store, cwd: &Path, role: &str, spec: &str, quiet: bool) -
                 "`mlops data list` shows the datasets",
             ));
         }
-        let canon = abs.canonicalize().unwrap_or(abs);
-        let root_c = root.canonicalize().unwrap_or(root.clone());
-        let rel = canon
-            .strip_prefix(&root_c)
-            .map(|r| r.to_string_lossy().replace('\\', "/"))
-            .unwrap_or_default();
-        lock.datasets
+        let rel = ops::rel_to_root(&root, cwd, Path::new(spec));
+        let pinned = lock
+            .datasets
             .iter()
             .find(|(_, pin)| pin.paths.len() == 1 && pin.paths[0] == rel)
-            .map(|(n, _)| n.clone())
-            .map(Ok)
-            .unwrap_or(Err(rel))
-            .into()
-    };
-    let dataset_name: Option<String> = match (&by_path, as_dataset) {
-        (_, true) => Some(spec.to_string()),
-        (Some(Ok(name)), _) => Some(name.clone()),
-        _ => None,
+            .map(|(n, _)| n.clone());
+        (pinned, rel)
     };
     match dataset_name {
         Some(name) => {
@@ -93,10 +84,6 @@ pub fn resolve(store: &Store, cwd: &Path, role: &str, spec: &str, quiet: bool) -
         }
         None => {
             let (_, report) = ops::hash_paths(store, cwd, &[PathBuf::from(spec)], quiet)?;
-            let rel = match by_path {
-                Some(Err(rel)) => rel,
-                _ => spec.to_string(),
-            };
             Ok(Input {
                 role: role.to_string(),
                 dataset: None,

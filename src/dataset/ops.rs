@@ -93,7 +93,8 @@ pub fn default_name(paths: &[PathBuf]) -> Option<String> {
     crate::names::from_path_component(&stem)
 }
 
-fn rel_to_root(root: &Path, cwd: &Path, p: &Path) -> String {
+/// `p` (relative to `cwd`) as a `/`-separated path relative to the repository root.
+pub fn rel_to_root(root: &Path, cwd: &Path, p: &Path) -> String {
     let abs = cwd.join(p);
     let canon = abs.canonicalize().unwrap_or(abs);
     let root = root.canonicalize().unwrap_or(root.to_path_buf());

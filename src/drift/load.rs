@@ -132,6 +132,25 @@ pub struct Column {
     pub missing: u64,
 }
 
+impl Column {
+    /// A column with no values yet, of the kind its dtype reads into.
+    pub fn empty(name: &str, dtype: &Dtype) -> Column {
+        Column {
+            name: name.to_string(),
+            dtype: dtype.clone(),
+            values: if dtype.is_numeric() {
+                Values::Num(Vec::new())
+            } else {
+                Values::Cat {
+                    codes: Vec::new(),
+                    dict: Vec::new(),
+                }
+            },
+            missing: 0,
+        }
+    }
+}
+
 /// Column values: numbers as `f64` (integers too), everything else as dictionary codes into
 /// `dict` (first-seen order; booleans are `false`/`true`).
 #[derive(Debug)]
@@ -389,19 +408,7 @@ impl Table {
     pub fn read(&self, columns: &[(String, Dtype)]) -> Result<Vec<Column>, LoadError> {
         let mut out: Vec<Column> = columns
             .iter()
-            .map(|(name, dt)| Column {
-                name: name.clone(),
-                dtype: dt.clone(),
-                values: if dt.is_numeric() {
-                    Values::Num(Vec::new())
-                } else {
-                    Values::Cat {
-                        codes: Vec::new(),
-                        dict: Vec::new(),
-                    }
-                },
-                missing: 0,
-            })
+            .map(|(name, dt)| Column::empty(name, dt))
             .collect();
         // Sized once from the (estimated) row count: growing by doubling would leave freed
         // copies behind in the allocator.
@@ -572,12 +579,7 @@ fn read_streamed(
     let taken: Vec<(Column, HashMap<String, u32>)> = present
         .iter()
         .map(|&i| {
-            let placeholder = Column {
-                name: String::new(),
-                dtype: Dtype::Float,
-                values: Values::Num(Vec::new()),
-                missing: 0,
-            };
+            let placeholder = Column::empty("", &Dtype::Float);
             (
                 std::mem::replace(&mut out[i], placeholder),
                 std::mem::take(&mut lookups[i]),
@@ -971,19 +973,7 @@ mod tests {
         let mut want: Vec<Column> = t
             .schema()
             .iter()
-            .map(|(name, dt)| Column {
-                name: name.clone(),
-                dtype: dt.clone(),
-                values: if dt.is_numeric() {
-                    Values::Num(Vec::new())
-                } else {
-                    Values::Cat {
-                        codes: Vec::new(),
-                        dict: Vec::new(),
-                    }
-                },
-                missing: 0,
-            })
+            .map(|(name, dt)| Column::empty(name, dt))
             .collect();
         for (c, s) in want.iter_mut().zip(df.into_columns()) {
             append(c, &mut HashMap::new(), &s.take_materialized_series()).expect("append");

@@ -69,6 +69,16 @@ pub fn resolve(store: &Store, base: &Path, spec: &str) -> Result<ResolvedReferen
             let Some(latest) = versions.last() else {
                 continue;
             };
+            // Only a dataset added from this file or a folder above it can
+            // hold it: skip inflating every other dataset's manifest.
+            let covers = latest
+                .body
+                .paths
+                .iter()
+                .any(|p| p == "." || relp == *p || relp.starts_with(&format!("{p}/")));
+            if !covers {
+                continue;
+            }
             let manifest = latest.manifest(store, &history)?;
             if let Some(entry) = manifest.iter().find(|f| f.path == relp) {
                 if entry.sha256 != sha256 {

@@ -42,14 +42,19 @@ pub struct Evaluation {
 
 pub fn model_state(store: &Store, model: &str) -> Result<ModelState> {
     let entity = Entity::new(EntityKind::Model, model)?;
-    let history = store.history(&entity)?;
+    existing_state(model, &store.history(&entity)?)
+}
+
+/// The state of a model that must already exist (promotions, rollbacks and
+/// deprecations decide on the tip they extend, inside the store's CAS loop).
+fn existing_state(model: &str, history: &crate::store::History) -> Result<ModelState> {
     if history.is_empty() {
         return Err(Error::invalid_with_hint(
             format!("model `{model}` does not exist"),
             "`mlops model list` shows the models; `mlops model register` creates one",
         ));
     }
-    ModelState::from_history(model, &history)
+    ModelState::from_history(model, history)
 }
 
 /// The latest drift report of a monitor.
@@ -150,12 +155,11 @@ pub fn promote(store: &Store, config: &Config, opts: &PromoteOptions) -> Result<
             "an override is recorded with its justification: add `--reason \"...\"`",
         ));
     }
-    model_state(store, &opts.model)?;
     let actor = store.identity()?;
     let entity = Entity::new(EntityKind::Model, &opts.model)?;
     let mut last: Option<Evaluation> = None;
     let result = store.append(&entity, |tip| {
-        let state = ModelState::from_history(&opts.model, &tip.history()?)?;
+        let state = existing_state(&opts.model, &tip.history()?)?;
         let eval = evaluate_on(store, config, &state, opts, &actor)?;
         last = Some(eval.clone());
         if eval.candidate.stages.contains(&opts.stage) {
@@ -234,10 +238,9 @@ pub fn rollback(
             "add `--reason \"...\"`",
         ));
     }
-    model_state(store, &opts.model)?;
     let entity = Entity::new(EntityKind::Model, &opts.model)?;
     let record = store.append(&entity, |tip| {
-        let state = ModelState::from_history(&opts.model, &tip.history()?)?;
+        let state = existing_state(&opts.model, &tip.history()?)?;
         let stages = gates::stages_of(config.model(&opts.model));
         if !stages.contains(&opts.stage) {
             return Err(Error::invalid_with_hint(
@@ -353,10 +356,9 @@ pub fn deprecate(
     version: &str,
     reason: Option<String>,
 ) -> Result<(Record, Promotion)> {
-    model_state(store, model)?;
     let entity = Entity::new(EntityKind::Model, model)?;
     let record = store.append(&entity, |tip| {
-        let state = ModelState::from_history(model, &tip.history()?)?;
+        let state = existing_state(model, &tip.history()?)?;
         let v = state.version(version).ok_or_else(|| {
             Error::invalid_with_hint(
                 format!("model `{model}` has no version `{version}`"),

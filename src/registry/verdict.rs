@@ -5,7 +5,7 @@
 use std::collections::BTreeSet;
 
 use crate::registry::promote::Evaluation;
-use crate::run::query::{md_escape, short_number};
+use crate::run::query::{delta_text, md_escape, short_number};
 
 pub fn marker(model: &str, stage: &str) -> String {
     format!("<!-- mlops-verdict model={model} stage={stage} -->")
@@ -97,11 +97,7 @@ pub fn markdown(e: &Evaluation) -> String {
                         } else {
                             String::new()
                         };
-                        format!(
-                            "{}{}{pct}",
-                            if d >= 0.0 { "+" } else { "" },
-                            short_number(d)
-                        )
+                        format!("{}{pct}", delta_text(d, None))
                     }
                     _ => "—".into(),
                 };

@@ -184,6 +184,15 @@ pub fn short_number(n: f64) -> String {
     }
 }
 
+/// A change as people read it: `+0.12, +14.8%`, or `+0.12` when the base is zero.
+pub fn delta_text(delta: f64, pct: Option<f64>) -> String {
+    let sign = if delta >= 0.0 { "+" } else { "" };
+    match pct {
+        Some(p) => format!("{sign}{}, {p:+.1}%", short_number(delta)),
+        None => format!("{sign}{}", short_number(delta)),
+    }
+}
+
 pub fn column_name(f: &Field) -> String {
     match f.scope {
         Scope::Attribute => f.key.clone(),
@@ -393,20 +402,8 @@ pub fn compare_markdown(c: &Comparison) -> String {
                     let base = fmt_v(v);
                     match (i, r.delta[i], r.delta_pct[i]) {
                         (0, _, _) => base,
-                        (_, Some(d), Some(p)) if section == "metrics" => {
-                            format!(
-                                "{base} ({}{}, {:+.1}%)",
-                                if d >= 0.0 { "+" } else { "" },
-                                short_number(d),
-                                p
-                            )
-                        }
-                        (_, Some(d), None) if section == "metrics" => {
-                            format!(
-                                "{base} ({}{})",
-                                if d >= 0.0 { "+" } else { "" },
-                                short_number(d)
-                            )
+                        (_, Some(d), p) if section == "metrics" => {
+                            format!("{base} ({})", delta_text(d, p))
                         }
                         _ => base,
                     }

@@ -364,38 +364,17 @@ fn a_tampered_record_is_rejected_on_read() {
         .git(&["hash-object", "-w", forged.to_str().unwrap()])
         .ok()
         .stdout;
-    let sub = {
-        let mut cmd = std::process::Command::new("git");
-        cmd.current_dir(&repo.path)
-            .args(["mktree"])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped());
-        let mut child = cmd.spawn().unwrap();
-        use std::io::Write;
-        writeln!(
-            child.stdin.take().unwrap(),
-            "100644 blob {}\t{hex}.json",
-            new_blob.trim()
+    let sub = repo
+        .git_stdin(
+            &["mktree"],
+            &format!("100644 blob {}\t{hex}.json\n", new_blob.trim()),
         )
-        .unwrap();
-        String::from_utf8(child.wait_with_output().unwrap().stdout).unwrap()
-    };
-    let root = {
-        let mut cmd = std::process::Command::new("git");
-        cmd.current_dir(&repo.path)
-            .args(["mktree"])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped());
-        let mut child = cmd.spawn().unwrap();
-        use std::io::Write;
-        writeln!(
-            child.stdin.take().unwrap(),
-            "040000 tree {}\tnote",
-            sub.trim()
-        )
-        .unwrap();
-        String::from_utf8(child.wait_with_output().unwrap().stdout).unwrap()
-    };
+        .ok()
+        .stdout;
+    let root = repo
+        .git_stdin(&["mktree"], &format!("040000 tree {}\tnote\n", sub.trim()))
+        .ok()
+        .stdout;
     let commit = repo
         .git(&[
             "commit-tree",
@@ -542,22 +521,9 @@ fn verify_passes_on_intact_histories_and_names_a_rewritten_record() {
         .unwrap()
         .to_string();
     let mktree = |input: String| {
-        let mut child = std::process::Command::new("git")
-            .current_dir(&repo.path)
-            .arg("mktree")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap();
-        use std::io::Write;
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(input.as_bytes())
-            .unwrap();
-        String::from_utf8(child.wait_with_output().unwrap().stdout)
-            .unwrap()
+        repo.git_stdin(&["mktree"], &input)
+            .ok()
+            .stdout
             .trim()
             .to_string()
     };

@@ -3,8 +3,7 @@
 //! tags), `rollback`, `resolve`, the markdown verdict and the CI workflows that
 //! `mlops init` installs.
 
-use std::io::Write;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
 use serde_json::Value;
 
@@ -1492,25 +1491,9 @@ fn init_installs_a_scheduled_drift_workflow_and_a_gitlab_pipeline() {
 // through `mlops drift`, as a user would.
 
 fn git_stdin(repo: &Repo, args: &[&str], input: &str) -> String {
-    let mut child = Command::new("git")
-        .current_dir(&repo.path)
-        .env("GIT_AUTHOR_DATE", crate::support::GIT_DATE)
-        .env("GIT_COMMITTER_DATE", crate::support::GIT_DATE)
-        .env("HOME", &repo.home)
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(input.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "git {args:?}");
-    String::from_utf8(out.stdout).unwrap().trim().to_string()
+    let out = repo.git_stdin(args, input);
+    assert_eq!(out.code, 0, "git {args:?}: {}", out.stderr);
+    out.stdout.trim().to_string()
 }
 
 /// Appends a drift report to `refs/mlops/monitors/<monitor>`; returns its id.

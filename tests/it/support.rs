@@ -131,6 +131,30 @@ impl Repo {
         capture(cmd)
     }
 
+    /// Runs git with `input` on its stdin (plumbing such as `mktree`).
+    pub fn git_stdin(&self, args: &[&str], input: &str) -> Out {
+        use std::io::Write;
+        let mut cmd = Command::new("git");
+        self.hermetic(&mut cmd, &self.path);
+        cmd.args(args)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        let mut child = cmd.spawn().expect("git runs");
+        child
+            .stdin
+            .take()
+            .expect("a stdin pipe")
+            .write_all(input.as_bytes())
+            .expect("git reads its input");
+        let out = child.wait_with_output().expect("git finishes");
+        Out {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+
     pub fn write(&self, rel: &str, contents: &str) -> PathBuf {
         let p = self.path.join(rel);
         std::fs::create_dir_all(p.parent().unwrap()).unwrap();
