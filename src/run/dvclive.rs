@@ -2,10 +2,11 @@
 //! code change. After the command, mlops reads what DVCLive wrote during the
 //! run — `dvclive/plots/metrics/**/*.tsv` (full histories), else
 //! `dvclive/metrics.json` (last values), and `dvclive/params.yaml` /
-//! `params.yaml` — ignoring files older than the run, so a stale `dvclive/`
+//! `params.yaml` — ignoring files the run did not write, so a stale `dvclive/`
 //! folder from yesterday is not mistaken for today's results.
 
-use std::path::Path;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
 use serde_json::Value;
@@ -13,15 +14,42 @@ use serde_json::Value;
 use crate::run::metrics::Collected;
 use crate::run::params;
 
-fn fresh(path: &Path, since: SystemTime) -> bool {
-    std::fs::metadata(path)
-        .and_then(|m| m.modified())
-        .map(|t| t >= since)
-        .unwrap_or(false)
+/// What `dvclive/` held before the command started. Comparing mtimes with
+/// the wall clock is not enough: the kernel stamps files with a coarse clock
+/// (ticks of a few ms), so a file written right after the start can carry
+/// an mtime *before* it. A file is the run's when it is new or changed.
+#[derive(Debug, Default)]
+pub struct Before(HashMap<PathBuf, (Option<SystemTime>, u64)>);
+
+impl Before {
+    pub fn take(dir: &Path) -> Before {
+        let live = dir.join("dvclive");
+        if !live.is_dir() {
+            return Before::default();
+        }
+        Before(
+            walkdir::WalkDir::new(&live)
+                .into_iter()
+                .filter_map(|e| e.ok())
+                .filter(|e| e.file_type().is_file())
+                .filter_map(|e| {
+                    let m = e.metadata().ok()?;
+                    Some((e.into_path(), (m.modified().ok(), m.len())))
+                })
+                .collect(),
+        )
+    }
+
+    fn fresh(&self, path: &Path) -> bool {
+        let Ok(m) = std::fs::metadata(path) else {
+            return false;
+        };
+        self.0.get(path) != Some(&(m.modified().ok(), m.len()))
+    }
 }
 
 /// Adds DVCLive's output under `dir` (the command's working directory) to `c`.
-pub fn read(dir: &Path, since: SystemTime, c: &mut Collected) {
+pub fn read(dir: &Path, before: &Before, c: &mut Collected) {
     let live = dir.join("dvclive");
     let plots = live.join("plots").join("metrics");
     let mut from_tsv = false;
@@ -31,7 +59,7 @@ pub fn read(dir: &Path, since: SystemTime, c: &mut Collected) {
             .filter_map(|e| e.ok())
             .filter(|e| e.file_type().is_file() && e.path().extension().is_some_and(|x| x == "tsv"))
             .map(|e| e.into_path())
-            .filter(|p| fresh(p, since))
+            .filter(|p| before.fresh(p))
             .collect();
         files.sort();
         for path in files {
@@ -47,7 +75,7 @@ pub fn read(dir: &Path, since: SystemTime, c: &mut Collected) {
         }
     }
     let summary = live.join("metrics.json");
-    if !from_tsv && fresh(&summary, since) {
+    if !from_tsv && before.fresh(&summary) {
         if let Ok(Value::Object(obj)) = std::fs::read_to_string(&summary)
             .map_err(|_| ())
             .and_then(|t| serde_json::from_str(&t).map_err(|_| ()))
@@ -67,7 +95,7 @@ pub fn read(dir: &Path, since: SystemTime, c: &mut Collected) {
         }
     }
     for p in [live.join("params.yaml"), dir.join("params.yaml")] {
-        if p.is_file() && (p.starts_with(&live) && fresh(&p, since) || !p.starts_with(&live)) {
+        if p.is_file() && (p.starts_with(&live) && before.fresh(&p) || !p.starts_with(&live)) {
             if let Ok(values) = params::read_file(&p) {
                 for (k, v) in values {
                     c.params.entry(k).or_insert(v);

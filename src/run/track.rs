@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::os::unix::process::ExitStatusExt;
 use std::path::PathBuf;
-use std::time::{Instant, SystemTime};
+use std::time::Instant;
 
 use rand::Rng;
 use serde_json::Value;
@@ -99,7 +99,7 @@ pub fn track(store: &Store, config: &Config, opts: TrackOptions) -> Result<Track
     let extra_env = opts.env.clone();
     let env_probe = std::thread::spawn(move || environment::capture(&extra_env));
     let started_at = context::now_timestamp();
-    let wall = SystemTime::now();
+    let dvclive_before = dvclive::Before::take(&opts.cwd);
     let clock = Instant::now();
     let finished = child::run(
         &opts.command,
@@ -118,7 +118,7 @@ pub fn track(store: &Store, config: &Config, opts: TrackOptions) -> Result<Track
     collected
         .read_file(&metrics_path)
         .map_err(|e| Error::io("cannot read the metrics file", e))?;
-    dvclive::read(&opts.cwd, wall, &mut collected);
+    dvclive::read(&opts.cwd, &dvclive_before, &mut collected);
     for (k, v) in std::mem::take(&mut collected.params) {
         run_params.entry(k).or_insert(v);
     }

@@ -243,6 +243,25 @@ fn stale_dvclive_output_from_an_earlier_run_is_ignored() {
         .unwrap();
     track(&repo, &[], &sh("true")).ok();
     assert!(runs(&repo)[0]["metrics"].as_object().unwrap().is_empty());
+
+    // Written an instant before the run (same coarse mtime tick as its
+    // start): still not the run's, because the run did not change it.
+    repo.write("dvclive/metrics.json", r#"{"acc": 0.98}"#);
+    track(&repo, &[], &sh("true")).ok();
+    assert!(runs(&repo)[0]["metrics"].as_object().unwrap().is_empty());
+
+    // Rewritten by the run at once after its start: the run's.
+    track(
+        &repo,
+        &[],
+        &sh(r#"printf '{"acc": 0.5}' > dvclive/metrics.json"#),
+    )
+    .ok();
+    let acc: Vec<_> = runs(&repo)
+        .iter()
+        .filter_map(|r| r["metrics"]["acc"].as_f64())
+        .collect();
+    assert_eq!(acc, [0.5]);
 }
 
 #[test]
