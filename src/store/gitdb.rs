@@ -184,15 +184,12 @@ impl GitDb {
     /// Writes blobs at the given paths on top of `base` (or an empty tree) and
     /// returns the new tree.
     pub fn tree_with(&self, base: Option<ObjectId>, files: &[(String, &[u8])]) -> Result<ObjectId> {
-        let base = base.unwrap_or_else(|| ObjectId::empty_tree(self.repo.object_hash()));
-        let mut editor = self.repo.edit_tree(base).map_err(Error::git)?;
+        let mut entries = Vec::with_capacity(files.len());
         for (path, bytes) in files {
             let blob = self.repo.write_blob(bytes).map_err(Error::git)?;
-            editor
-                .upsert(path.as_str(), EntryKind::Blob, blob.detach())
-                .map_err(Error::git)?;
+            entries.push((path.as_str(), blob.detach()));
         }
-        Ok(editor.write().map_err(Error::git)?.detach())
+        self.upsert(base, &entries)
     }
 
     /// Adds existing blobs at the given paths on top of `base`.
@@ -201,13 +198,43 @@ impl GitDb {
         base: ObjectId,
         files: &[(String, ObjectId)],
     ) -> Result<ObjectId> {
-        let mut editor = self.repo.edit_tree(base).map_err(Error::git)?;
+        let entries: Vec<_> = files.iter().map(|(p, id)| (p.as_str(), *id)).collect();
+        self.upsert(Some(base), &entries)
+    }
+
+    /// Puts blobs at `/`-separated paths into `base`, rewriting only the trees
+    /// on those paths. gix's tree editor would also check that every entry of
+    /// every rewritten tree exists — one `stat` per record already in the
+    /// entity's history, which made an append O(history) in system calls. The
+    /// entries of a tree we read back from the object database exist by
+    /// construction, and the new blobs were written just before.
+    fn upsert(&self, base: Option<ObjectId>, files: &[(&str, ObjectId)]) -> Result<ObjectId> {
+        let mut tree = match base {
+            Some(id) if !id.is_empty_tree() => {
+                let tree = self.repo.find_tree(id).map_err(Error::git)?;
+                tree.decode().map_err(Error::git)?.into()
+            }
+            _ => gix::objs::Tree::empty(),
+        };
+        let mut folders: std::collections::BTreeMap<&str, Vec<(&str, ObjectId)>> =
+            Default::default();
         for (path, id) in files {
-            editor
-                .upsert(path.as_str(), EntryKind::Blob, *id)
-                .map_err(Error::git)?;
+            match path.split_once('/') {
+                Some((folder, rest)) => folders.entry(folder).or_default().push((rest, *id)),
+                None => set_entry(&mut tree, path, EntryKind::Blob, *id)?,
+            }
         }
-        Ok(editor.write().map_err(Error::git)?.detach())
+        for (folder, inner) in folders {
+            let existing = tree
+                .entries
+                .iter()
+                .find(|e| e.mode.is_tree() && e.filename == folder.as_bytes())
+                .map(|e| e.oid);
+            let sub = self.upsert(existing, &inner)?;
+            set_entry(&mut tree, folder, EntryKind::Tree, sub)?;
+        }
+        tree.entries.sort();
+        Ok(self.repo.write_object(&tree).map_err(Error::git)?.detach())
     }
 
     /// Writes a commit (author = committer = the git identity) without moving any ref.
@@ -271,4 +298,18 @@ impl GitDb {
             }
         }
     }
+}
+
+/// Replaces or adds the entry `name` of `tree` (sorted later, by the caller).
+fn set_entry(tree: &mut gix::objs::Tree, name: &str, kind: EntryKind, id: ObjectId) -> Result<()> {
+    if name.is_empty() || name == "." || name == ".." || name.contains(['\0', '/']) {
+        return Err(Error::Git(format!("invalid tree entry name `{name}`")));
+    }
+    tree.entries.retain(|e| e.filename != name.as_bytes());
+    tree.entries.push(gix::objs::tree::Entry {
+        mode: kind.into(),
+        filename: name.into(),
+        oid: id,
+    });
+    Ok(())
 }

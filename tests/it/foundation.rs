@@ -197,6 +197,27 @@ fn each_event_is_a_commit_on_a_linear_chain_with_prev_links() {
         .ok()
         .stdout
         .is_empty());
+
+    // mlops builds its trees itself (not with gix's editor): each one must be
+    // exactly the tree git builds from the same entries.
+    for tree in [
+        "refs/mlops/monitors/m^{tree}",
+        "refs/mlops/monitors/m^{tree}:note",
+    ] {
+        let id = repo
+            .git(&["rev-parse", tree])
+            .ok()
+            .stdout
+            .trim()
+            .to_string();
+        let listing = repo.git(&["ls-tree", &id]).ok().stdout;
+        assert_eq!(
+            listing.lines().count(),
+            if tree.ends_with("note") { 3 } else { 1 }
+        );
+        let rebuilt = repo.git_stdin(&["mktree"], &listing).ok();
+        assert_eq!(rebuilt.stdout.trim(), id, "{tree}");
+    }
 }
 
 #[test]
