@@ -69,6 +69,12 @@ pub struct ModelConfig {
     /// Gates per stage.
     #[serde(default)]
     pub gates: BTreeMap<String, GateConfig>,
+    /// Feature importances (e.g. mean |SHAP| per feature) for the audit
+    /// report, as CSV (`feature,importance`) or JSON: a file path relative to
+    /// the repository root. The report says whether its hash matches an
+    /// artifact recorded with the version, so a regulator can tell evidence
+    /// produced at training time from a file supplied afterwards.
+    pub explainability: Option<String>,
 }
 
 fn default_stages() -> Vec<String> {

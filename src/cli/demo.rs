@@ -206,6 +206,7 @@ pub fn run(_g: &Globals, args: Args) -> anyhow::Result<ExitCode> {
     );
     for (lr, epochs) in [("0.1", "30"), ("1.0", "80"), ("4.0", "80")] {
         let out = format!("models/logreg-lr{lr}.json");
+        let importance = format!("models/logreg-lr{lr}.importance.csv");
         t.mlops(
             &[
                 "track",
@@ -221,6 +222,8 @@ pub fn run(_g: &Globals, args: Args) -> anyhow::Result<ExitCode> {
                 "train=credit",
                 "--artifact",
                 &out,
+                "--artifact",
+                &importance,
                 "--",
                 "mlops",
                 "demo-train",
@@ -232,6 +235,8 @@ pub fn run(_g: &Globals, args: Args) -> anyhow::Result<ExitCode> {
                 epochs,
                 "--out",
                 &out,
+                "--importance",
+                &importance,
             ],
             0,
         )?;
@@ -254,14 +259,20 @@ pub fn run(_g: &Globals, args: Args) -> anyhow::Result<ExitCode> {
         "2",
         "--json",
     ])?;
-    let ids: Vec<String> = serde_json::from_str::<serde_json::Value>(&best)?
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(|r| r["run_id"].as_str().map(str::to_string))
-                .collect()
-        })
-        .unwrap_or_default();
+    let (ids, names): (Vec<String>, Vec<String>) =
+        serde_json::from_str::<serde_json::Value>(&best)?
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|r| {
+                        Some((
+                            r["run_id"].as_str()?.to_string(),
+                            r["name"].as_str()?.to_string(),
+                        ))
+                    })
+                    .unzip()
+            })
+            .unwrap_or_default();
     if ids.len() < 2 {
         bail!("the demo runs were not recorded");
     }
@@ -392,9 +403,21 @@ pub fn run(_g: &Globals, args: Args) -> anyhow::Result<ExitCode> {
 
     t.section(
         "Audit report",
-        "The document a regulator asks for: inventory entry, the version's metrics and lineage, the promotion timeline, and how to re-verify every hash.",
+        "The document a regulator asks for: inventory entry, lineage (run, code, data, environment), validation gates and approvals, the comparison with the version it replaced, drift monitoring, explainability (mean |SHAP| per feature, pinned to the version's artifact), and how to re-verify every hash.",
     );
-    t.mlops(&["report", "credit-risk@production", "--out", "report"], 0)?;
+    // After the rollback production holds 0.1.0, registered from the second-best run.
+    let explain = format!("models/{}.importance.csv", names[1]);
+    t.mlops(
+        &[
+            "report",
+            "credit-risk@production",
+            "--out",
+            "report",
+            "--explain",
+            &explain,
+        ],
+        0,
+    )?;
 
     println!();
     if args.keep || args.dir.is_some() {
@@ -465,6 +488,9 @@ pub struct TrainArgs {
     /// Where the model (JSON) is written.
     #[arg(long)]
     out: PathBuf,
+    /// Where mean |SHAP| per feature (CSV) is written, for the audit report.
+    #[arg(long)]
+    importance: Option<PathBuf>,
 }
 
 /// `mlops demo-train`: the demo's training script, run under `mlops track`.
@@ -484,6 +510,13 @@ pub fn train(g: &Globals, a: TrainArgs) -> anyhow::Result<ExitCode> {
         std::fs::create_dir_all(parent)?;
     }
     std::fs::write(&out, serde_json::to_vec_pretty(&model)?)?;
+    if let Some(path) = &a.importance {
+        let mut csv = String::from("feature,mean_abs_shap\n");
+        for (f, v) in &model.importance {
+            csv.push_str(&format!("{f},{v:.6}\n"));
+        }
+        std::fs::write(g.dir.join(path), csv)?;
+    }
     println!(
         "trained logistic regression: {} epochs, validation auc {:.3}, accuracy {:.3}",
         a.epochs, model.metrics.auc, model.metrics.accuracy

@@ -9,11 +9,16 @@ use crate::registry::spec::{self, Selector};
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// `name` (the whole model) or `name@version|stage`.
+    /// `name@version|stage`; a bare `name` reports the version in the last
+    /// stage anyone holds (e.g. production), else the latest.
     spec: String,
     /// The folder to write report.md and report.html into.
     #[arg(long, default_value = "report")]
     out: PathBuf,
+    /// Feature importances (CSV `feature,importance` or JSON) for the
+    /// explainability section; default: `explainability` in mlops.toml.
+    #[arg(long, value_name = "FILE")]
+    explain: Option<PathBuf>,
 }
 
 pub fn run(g: &Globals, a: Args) -> anyhow::Result<ExitCode> {
@@ -21,9 +26,14 @@ pub fn run(g: &Globals, a: Args) -> anyhow::Result<ExitCode> {
     let selector = a.spec.contains('@').then_some(&s.selector);
     let store = g.store()?;
     let config = Config::load(&store.root())?;
-    let files = crate::report::write(&store, &config, &s.model, selector, &g.dir.join(&a.out))?;
+    let req = crate::report::Request {
+        model: &s.model,
+        selector,
+        explain: a.explain.map(|p| g.dir.join(p)),
+    };
+    let (files, report) = crate::report::write(&store, &config, &req, &g.dir.join(&a.out))?;
     if g.json {
-        print_json(&files)?;
+        print_json(&serde_json::json!({ "files": files, "report": report }))?;
     } else if !g.quiet {
         for f in &files {
             println!("report written to {}", f.display());

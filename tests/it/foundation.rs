@@ -487,6 +487,8 @@ fn help_reference_is_stable() {
         "resolve",
         "drift",
         "drift history",
+        "report",
+        "sync",
         "log",
         "verify",
         "config",

@@ -81,5 +81,205 @@ fn templates_in_the_repository_override_the_built_in_ones() {
     repo.write(".mlops/templates/report.md.j2", "{% broken");
     let out = repo.mlops(&["report", "fraud"]).code(2);
     assert!(out.stderr.contains("report.md.j2"), "{}", out.stderr);
+    // A template that only fails while rendering: the earlier report stays whole.
+    repo.write(".mlops/templates/report.md.j2", "new report\n");
+    repo.write(
+        ".mlops/templates/report.html.j2",
+        "{{ no_such_function() }}",
+    );
+    let out = repo.mlops(&["report", "fraud"]).code(2);
+    assert!(out.stderr.contains("report.html.j2"), "{}", out.stderr);
+    assert_eq!(
+        repo.read("report/report.md"),
+        "custom report for fraud owned by risk team"
+    );
     repo.mlops(&["report", "nope"]).code(2);
+}
+
+/// A model with the whole chain behind it: a tracked run on a tracked
+/// dataset that writes its model and its importances, two versions, gated
+/// promotions with an approval, and a drift monitor with two reports.
+fn full_history(repo: &Repo) {
+    repo.write(
+        "mlops.toml",
+        r#"[models.churn]
+owner = "crm-models@bank.example"
+purpose = "rank customers by churn risk"
+stages = ["staging", "production"]
+explainability = "out/importance.csv"
+
+[models.churn.gates.production]
+metrics = ["auc >= 0.6"]
+approvals = 1
+
+[monitors.churn-inputs]
+reference = "train.csv"
+current = ["today.csv"]
+model = "churn"
+"#,
+    );
+    let rows = |shift: f64| {
+        let mut s = String::from("tenure,spend\n");
+        for i in 0..200 {
+            s.push_str(&format!("{},{}\n", i % 37, f64::from(i % 53) + shift));
+        }
+        s
+    };
+    repo.write("train.csv", &rows(0.0));
+    repo.mlops(&["data", "add", "train.csv", "--name", "churn-train"])
+        .ok();
+    repo.git(&["add", "-A"]).ok();
+    repo.git(&["commit", "-qm", "data and policy"]).ok();
+    for (auc, v) in [("0.7", "1.0.0"), ("0.75", "1.1.0")] {
+        let script = format!(
+            "mkdir -p out && echo weights-{auc} > out/model.bin && \
+             printf 'feature,mean_abs_shap\\ntenure,0.{v_digit}\\nspend,0.9\\n' > out/importance.csv && \
+             echo '{{\"auc\": {auc}}}' >> \"$MLOPS_METRICS\"",
+            v_digit = &v[2..3]
+        );
+        let run = repo
+            .mlops(&[
+                "track",
+                "--param",
+                "depth=3",
+                "--data",
+                "train=churn-train",
+                "--artifact",
+                "out/model.bin",
+                "--artifact",
+                "out/importance.csv",
+                "--json",
+                "--",
+                "sh",
+                "-c",
+                &script,
+            ])
+            .ok();
+        let run_id = run.json()["run"]["run_id"].as_str().unwrap().to_string();
+        repo.mlops(&[
+            "model",
+            "register",
+            "churn",
+            "--run",
+            &run_id,
+            "--version",
+            v,
+        ])
+        .ok();
+        repo.mlops(&["promote", &format!("churn@{v}"), "--to", "staging"])
+            .ok();
+        repo.mlops(&[
+            "promote",
+            &format!("churn@{v}"),
+            "--to",
+            "production",
+            "--approved-by",
+            "cro@bank.example",
+        ])
+        .ok();
+    }
+    repo.write("today.csv", &rows(0.0));
+    repo.mlops(&["drift", "churn-inputs"]).ok();
+    repo.write("today.csv", &rows(40.0));
+    repo.mlops(&["drift", "churn-inputs"]).code(1);
+}
+
+#[test]
+fn the_report_shows_lineage_validation_monitoring_and_pinned_explainability() {
+    let repo = Repo::new();
+    full_history(&repo);
+    // No version named: the report is about what production holds.
+    let out = repo.mlops(&["report", "churn", "--json"]).ok().json();
+    let r = &out["report"];
+    assert_eq!(r["version"]["version"], "1.1.0");
+    assert_eq!(r["selected_by"], "stage production");
+    assert_eq!(r["run"]["params"]["depth"], 3);
+    assert_eq!(r["run"]["inputs"][0]["dataset"], "churn-train");
+    let head = repo
+        .git(&["rev-parse", "HEAD"])
+        .ok()
+        .stdout
+        .trim()
+        .to_string();
+    assert_eq!(r["run"]["code"]["commit"], head.as_str());
+    assert_eq!(
+        r["model"]["missing"],
+        serde_json::json!(["intended_use", "limitations", "risk_tier"])
+    );
+    // Validation: the recorded gates and the approval of each promotion.
+    let prod = r["decisions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["to_stage"] == "production")
+        .unwrap();
+    assert!(prod["gates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|g| g["pass"] == true));
+    assert_eq!(prod["approvals"][0]["who"], "cro@bank.example");
+    // Compared with the version it displaced in production.
+    assert_eq!(r["comparison"]["against"], "1.0.0");
+    assert_eq!(r["comparison"]["basis"], "replaced in production");
+    let auc = &r["comparison"]["rows"][0];
+    assert_eq!(auc["metric"], "auc");
+    assert!((auc["delta"].as_f64().unwrap() - 0.05).abs() < 1e-9);
+    // Monitoring: both drift reports, newest (drifted) first.
+    let m = &r["monitoring"][0];
+    assert_eq!(m["monitor"], "churn-inputs");
+    assert_eq!(
+        (m["reports"].as_u64(), m["drifted_reports"].as_u64()),
+        (Some(2), Some(1))
+    );
+    assert_eq!(m["recent"][0]["dataset_drift"], true);
+    // Explainability: the file of mlops.toml is this version's artifact.
+    let e = &r["explainability"];
+    assert_eq!(e["recorded_as"], "out/importance.csv");
+    assert_eq!(e["features"][0]["feature"], "spend");
+    // Every ref the report draws on is listed with its tip, as git sees it.
+    for pair in r["integrity"]["refs"].as_array().unwrap() {
+        let tip = repo.git(&["rev-parse", pair[0].as_str().unwrap()]).ok();
+        assert_eq!(tip.stdout.trim(), pair[1].as_str().unwrap());
+    }
+
+    let md = repo.read("report/report.md");
+    for part in [
+        "# Model report: churn @ 1.1.0",
+        "selected by stage production",
+        "**Inventory incomplete:** intended_use, limitations, risk_tier",
+        "train data `churn-train`",
+        "| depth | 3 |",
+        "| metric auc | auc >= 0.6 |",
+        "cro@bank.example",
+        "### Against version 1.0.0 (replaced in production)",
+        "### Monitor `churn-inputs`: 2 report(s), 1 with drift",
+        "identical to the artifact `out/importance.csv` recorded with this version",
+        "refs/mlops/monitors/churn-inputs",
+    ] {
+        assert!(md.contains(part), "`{part}` missing from:\n{md}");
+    }
+
+    // The older version's report, with a file that is not its artifact.
+    let older = repo.mlops(&["report", "churn@1.0.0", "--json"]).ok().json();
+    assert!(older["report"]["explainability"]["recorded_as"].is_null());
+    assert!(repo
+        .read("report/report.md")
+        .contains("**not among the artifacts recorded with this version**"));
+}
+
+#[test]
+fn a_bad_explainability_file_is_exit_2_naming_it_and_writes_nothing() {
+    let repo = Repo::new();
+    model_with_history(&repo, "risk team");
+    repo.write("imp.csv", "feature,importance\nage,high\n");
+    let out = repo
+        .mlops(&["report", "fraud", "--explain", "imp.csv"])
+        .code(2);
+    assert!(out.stderr.contains("imp.csv"), "{}", out.stderr);
+    let out = repo
+        .mlops(&["report", "fraud", "--explain", "nope.json"])
+        .code(2);
+    assert!(out.stderr.contains("nope.json"), "{}", out.stderr);
+    assert!(!repo.path.join("report").exists(), "nothing half-written");
 }

@@ -1,0 +1,441 @@
+//! Everything the audit report shows, gathered from the records into one
+//! serialisable value: templates only lay it out, so a team that rewrites
+//! them cannot get a number wrong, and `--json` gives the same facts.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+use crate::config::Config;
+use crate::context;
+use crate::error::Result;
+use crate::registry::gates::stages_of;
+use crate::registry::promote::model_state;
+use crate::registry::records::{Approval, CiContext, GateResult, Inventory, PROMOTION, ROLLBACK};
+use crate::registry::spec::Selector;
+use crate::registry::state::{ModelState, VersionInfo};
+use crate::run::query::RunView;
+use crate::run::record::Artifact;
+use crate::store::{Entity, EntityKind, Store};
+
+use super::explain::{self, Explainability};
+
+/// Inventory fields a regulator expects filled; each missing one is listed.
+const REQUIRED: [&str; 5] = [
+    "owner",
+    "purpose",
+    "intended_use",
+    "limitations",
+    "risk_tier",
+];
+
+#[derive(Serialize)]
+pub struct Report {
+    pub model: ModelView,
+    /// The version the report is about (`None` only for a model without versions).
+    pub version: Option<VersionInfo>,
+    /// How that version was chosen: `named`, `stage <s>` or `latest`.
+    pub selected_by: String,
+    pub run: Option<RunSummary>,
+    /// Promotions and rollbacks of the featured version, oldest first.
+    pub decisions: Vec<Decision>,
+    pub comparison: Option<Comparison>,
+    pub stages: BTreeMap<String, String>,
+    pub versions: Vec<VersionRow>,
+    pub events: Vec<EventView>,
+    pub monitoring: Vec<MonitorView>,
+    pub explainability: Option<Explainability>,
+    pub integrity: Integrity,
+    pub generated_at: String,
+    pub tool: String,
+    pub repository: String,
+}
+
+#[derive(Serialize)]
+pub struct ModelView {
+    pub name: String,
+    #[serde(flatten)]
+    pub inventory: Inventory,
+    /// Required inventory fields left empty in mlops.toml.
+    pub missing: Vec<String>,
+}
+
+/// The training run behind the version: what an auditor re-runs.
+#[derive(Serialize)]
+pub struct RunSummary {
+    pub run_id: String,
+    pub record: String,
+    pub name: Option<String>,
+    pub experiment: String,
+    pub status: String,
+    pub started_at: String,
+    pub duration_s: f64,
+    pub command: String,
+    pub params: BTreeMap<String, serde_json::Value>,
+    pub code: Option<crate::run::record::CodeInfo>,
+    pub environment: crate::run::record::Environment,
+    pub inputs: Vec<crate::run::record::Input>,
+    pub artifacts: Vec<Artifact>,
+    pub amendments: usize,
+}
+
+#[derive(Serialize)]
+pub struct Decision {
+    pub id: String,
+    pub kind: String,
+    pub created_at: String,
+    pub actor: String,
+    pub from_stage: Option<String>,
+    pub to_stage: Option<String>,
+    pub decision: String,
+    pub is_override: bool,
+    pub reason: Option<String>,
+    pub gates: Vec<GateResult>,
+    pub approvals: Vec<Approval>,
+    pub ci: Option<CiContext>,
+}
+
+/// The featured version against the one it replaced (or the one before it).
+#[derive(Serialize)]
+pub struct Comparison {
+    pub against: String,
+    /// Why that version: `replaced in <stage>` or `previous version`.
+    pub basis: String,
+    pub rows: Vec<MetricDelta>,
+}
+
+#[derive(Serialize)]
+pub struct MetricDelta {
+    pub metric: String,
+    pub candidate: Option<f64>,
+    pub previous: Option<f64>,
+    pub delta: Option<f64>,
+}
+
+#[derive(Serialize)]
+pub struct VersionRow {
+    pub version: String,
+    pub created_at: String,
+    pub actor: String,
+    pub stages: Vec<String>,
+    pub deprecated: bool,
+    pub record: String,
+}
+
+#[derive(Serialize)]
+pub struct EventView {
+    pub created_at: String,
+    pub actor: String,
+    pub kind: String,
+    pub summary: String,
+    pub id: String,
+}
+
+#[derive(Serialize)]
+pub struct MonitorView {
+    pub monitor: String,
+    pub reports: usize,
+    pub drifted_reports: usize,
+    /// Newest first, at most [`MONITOR_ROWS`].
+    pub recent: Vec<crate::monitor::history::HistoryRow>,
+    /// Columns of the newest report, drifted first.
+    pub latest_columns: Vec<ColumnView>,
+}
+
+#[derive(Serialize)]
+pub struct ColumnView {
+    pub column: String,
+    pub test: Option<String>,
+    pub score: Option<f64>,
+    pub drift: bool,
+}
+
+const MONITOR_ROWS: usize = 12;
+
+#[derive(Serialize)]
+pub struct Integrity {
+    /// Every ref the report draws on, with its tip commit.
+    pub refs: Vec<(String, String)>,
+    /// Every record id the report cites.
+    pub records: Vec<String>,
+}
+
+pub struct Request<'a> {
+    pub model: &'a str,
+    pub selector: Option<&'a Selector>,
+    /// Overrides `[models.<name>] explainability`.
+    pub explain: Option<PathBuf>,
+}
+
+pub fn gather(store: &Store, config: &Config, req: &Request) -> Result<Report> {
+    let state = model_state(store, req.model)?;
+    let model_cfg = config.model(req.model);
+    let stage_order = stages_of(model_cfg);
+    let (version, selected_by) = match req.selector {
+        Some(sel) => (Some(state.resolve(sel)?.clone()), "named".to_string()),
+        None => featured(&state, &stage_order),
+    };
+    let inventory = Inventory::from_config(model_cfg);
+    let missing = REQUIRED
+        .iter()
+        .filter(|f| inventory.field(f).is_none())
+        .map(|f| f.to_string())
+        .collect();
+    let model_entity = Entity::new(EntityKind::Model, req.model)?;
+    let history = store.history(&model_entity)?;
+    let mut refs = vec![(model_entity.refname(), tip_of(store, &model_entity))];
+    let mut records: Vec<String> = history.records.iter().map(|r| r.id().to_string()).collect();
+
+    let run = match version.as_ref().and_then(|v| v.version.run_id.as_deref()) {
+        Some(id) => crate::run::query::show(store, id).ok().map(|view| {
+            let entity =
+                Entity::new(EntityKind::Run, id).expect("a recorded run id is a valid name");
+            refs.push((entity.refname(), tip_of(store, &entity)));
+            records.push(view.id.clone());
+            run_summary(view)
+        }),
+        None => None,
+    };
+    let decisions = version
+        .as_ref()
+        .map(|v| decisions_of(&state, &v.version.version))
+        .unwrap_or_default();
+    let comparison = version
+        .as_ref()
+        .and_then(|v| compare(&state, v, &stage_order));
+
+    let monitoring = monitors_of(store, config, req.model)?;
+    for m in &monitoring {
+        let entity = Entity::new(EntityKind::Monitor, &m.monitor)?;
+        refs.push((entity.refname(), tip_of(store, &entity)));
+        records.extend(m.recent.iter().map(|r| r.id.clone()));
+    }
+
+    let explain_path = req.explain.clone().or_else(|| {
+        model_cfg
+            .and_then(|c| c.explainability.as_ref())
+            .map(|p| store.root().join(p))
+    });
+    let explainability = match explain_path {
+        Some(path) => {
+            let mut artifacts: Vec<Artifact> = version
+                .as_ref()
+                .map(|v| v.version.artifacts.clone())
+                .unwrap_or_default();
+            if let Some(r) = &run {
+                artifacts.extend(r.artifacts.iter().cloned());
+            }
+            let shown = crate::monitor::display_rel(&store.root(), &path);
+            Some(explain::read(&path, &shown, &artifacts)?)
+        }
+        None => None,
+    };
+
+    Ok(Report {
+        model: ModelView {
+            name: req.model.to_string(),
+            inventory,
+            missing,
+        },
+        selected_by,
+        run,
+        decisions,
+        comparison,
+        stages: state.stages.clone(),
+        versions: state
+            .versions
+            .iter()
+            .rev()
+            .map(|v| VersionRow {
+                version: v.version.version.clone(),
+                created_at: v.created_at.clone(),
+                actor: v.actor.clone(),
+                stages: v.stages.clone(),
+                deprecated: v.deprecated,
+                record: v.record.clone(),
+            })
+            .collect(),
+        events: history
+            .records
+            .iter()
+            .map(|r| EventView {
+                created_at: r.created_at().to_string(),
+                actor: r.actor().to_string(),
+                kind: r.kind().to_string(),
+                summary: r.summary().to_string(),
+                id: r.id().to_string(),
+            })
+            .collect(),
+        monitoring,
+        explainability,
+        integrity: Integrity { refs, records },
+        version,
+        generated_at: context::now_timestamp(),
+        tool: context::tool_version(),
+        repository: store.root().display().to_string(),
+    })
+}
+
+/// Without a selector the report is about what is live: the holder of the
+/// last stage in promotion order that anyone holds, else the latest version.
+fn featured(state: &ModelState, stage_order: &[String]) -> (Option<VersionInfo>, String) {
+    for stage in stage_order.iter().rev() {
+        if let Some(v) = state.in_stage(stage) {
+            return (Some(v.clone()), format!("stage {stage}"));
+        }
+    }
+    (state.latest().cloned(), "latest".into())
+}
+
+fn tip_of(store: &Store, entity: &Entity) -> String {
+    store
+        .db()
+        .read_ref(&entity.refname())
+        .ok()
+        .flatten()
+        .map(|id| id.to_string())
+        .unwrap_or_default()
+}
+
+fn run_summary(view: RunView) -> RunSummary {
+    let r = view.run;
+    RunSummary {
+        run_id: r.run_id,
+        record: view.id,
+        name: r.name,
+        experiment: r.experiment,
+        status: r.status.as_str().to_string(),
+        started_at: r.started_at,
+        duration_s: r.duration_s,
+        command: r.command.join(" "),
+        params: r.params,
+        code: r.code,
+        environment: r.environment,
+        inputs: r.inputs,
+        artifacts: r.artifacts,
+        amendments: view.amendments.len(),
+    }
+}
+
+fn decisions_of(state: &ModelState, version: &str) -> Vec<Decision> {
+    state
+        .moves
+        .iter()
+        .filter(|(r, p)| p.version == version && (r.kind() == PROMOTION || r.kind() == ROLLBACK))
+        .map(|(r, p)| Decision {
+            id: r.id().to_string(),
+            kind: r.kind().to_string(),
+            created_at: r.created_at().to_string(),
+            actor: r.actor().to_string(),
+            from_stage: p.from_stage.clone(),
+            to_stage: p.to_stage.clone(),
+            decision: p.decision.clone(),
+            is_override: p.is_override,
+            reason: p.reason.clone(),
+            gates: p.gates.clone(),
+            approvals: p.approvals.clone(),
+            ci: p.ci.clone(),
+        })
+        .collect()
+}
+
+/// Against the version the featured one replaced in its highest stage (what
+/// a validator signs off: "better than what it displaces"), else the version
+/// before it.
+fn compare(state: &ModelState, v: &VersionInfo, stage_order: &[String]) -> Option<Comparison> {
+    let me = &v.version.version;
+    let replaced = stage_order
+        .iter()
+        .rev()
+        .filter(|s| v.stages_reached.contains(*s))
+        .find_map(|stage| {
+            let holders = state.holders.get(stage)?;
+            let at = holders.iter().rposition(|h| h == me)?;
+            holders[..at]
+                .iter()
+                .rev()
+                .find(|h| *h != me)
+                .map(|h| (h.clone(), format!("replaced in {stage}")))
+        });
+    let (against, basis) = replaced.or_else(|| {
+        let at = state
+            .versions
+            .iter()
+            .position(|x| &x.version.version == me)?;
+        let prev = state.versions[..at].last()?;
+        Some((prev.version.version.clone(), "previous version".into()))
+    })?;
+    let other = state.version(&against)?;
+    let mut names: Vec<&String> = v.version.metrics.keys().collect();
+    names.extend(other.version.metrics.keys());
+    names.sort();
+    names.dedup();
+    let rows = names
+        .into_iter()
+        .map(|m| {
+            let candidate = v.version.metrics.get(m).copied();
+            let previous = other.version.metrics.get(m).copied();
+            MetricDelta {
+                metric: m.clone(),
+                candidate,
+                previous,
+                delta: candidate.zip(previous).map(|(a, b)| a - b),
+            }
+        })
+        .collect();
+    Some(Comparison {
+        against,
+        basis,
+        rows,
+    })
+}
+
+/// Monitors watching the model: named so in mlops.toml, or whose recorded
+/// reports say so (a monitor since removed from the config still counts).
+fn monitors_of(store: &Store, config: &Config, model: &str) -> Result<Vec<MonitorView>> {
+    let mut out = Vec::new();
+    for entity in store.entities(Some(EntityKind::Monitor))? {
+        let configured = config
+            .monitors
+            .get(&entity.name)
+            .is_some_and(|m| m.model.as_deref() == Some(model));
+        let recorded = || {
+            store.history(&entity).ok().is_some_and(|h| {
+                h.records
+                    .iter()
+                    .any(|r| r.str_field("model") == Some(model))
+            })
+        };
+        if !configured && !recorded() {
+            continue;
+        }
+        let Ok(mut rows) = crate::monitor::history::history(store, &entity.name) else {
+            continue;
+        };
+        rows.reverse();
+        let mut latest_columns: Vec<ColumnView> = rows
+            .first()
+            .map(|r| {
+                r.columns
+                    .iter()
+                    .map(|(name, p)| ColumnView {
+                        column: name.clone(),
+                        test: p.test.clone(),
+                        score: p.score,
+                        drift: p.drift,
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        latest_columns.sort_by(|a, b| b.drift.cmp(&a.drift).then(a.column.cmp(&b.column)));
+        out.push(MonitorView {
+            monitor: entity.name.clone(),
+            reports: rows.len(),
+            drifted_reports: rows.iter().filter(|r| r.dataset_drift).count(),
+            recent: rows.into_iter().take(MONITOR_ROWS).collect(),
+            latest_columns,
+        });
+    }
+    Ok(out)
+}
