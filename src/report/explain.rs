@@ -60,6 +60,10 @@ pub fn read(path: &Path, shown: &str, artifacts: &[Artifact]) -> Result<Explaina
     if pairs.is_empty() {
         return Err(bad("no features".into()));
     }
+    let mut seen = std::collections::HashSet::new();
+    if let Some((dup, _)) = pairs.iter().find(|(name, _)| !seen.insert(name.as_str())) {
+        return Err(bad(format!("feature `{dup}` is listed twice")));
+    }
     pairs.sort_by(|a, b| b.1.abs().total_cmp(&a.1.abs()).then(a.0.cmp(&b.0)));
     let top = pairs[0].1.abs();
     let sha256 = hex::encode(Sha256::digest(&bytes));
@@ -128,19 +132,25 @@ fn from_csv(path: &Path) -> std::result::Result<(String, Vec<(String, f64)>), St
         .and_then(|lf| lf.collect())
         .map_err(|e| e.to_string().lines().next().unwrap_or("").to_string())?;
     let columns = frame.columns();
-    let feature = columns
-        .iter()
-        .find(|c| c.dtype() == &DataType::String)
-        .ok_or("no text column naming the features")?;
-    let value = VALUE_COLUMNS
-        .iter()
-        .find_map(|name| {
-            columns
-                .iter()
-                .find(|c| c.name().as_str() == *name && c.dtype().is_primitive_numeric())
-        })
-        .or_else(|| columns.iter().find(|c| c.dtype().is_primitive_numeric()))
-        .ok_or("no numeric column with the importances")?;
+    let named = |name: &str| columns.iter().find(|c| c.name().as_str() == name);
+    let feature = match named("feature") {
+        Some(c) if c.dtype() == &DataType::String => c,
+        Some(_) => return Err("column `feature` is not text".into()),
+        None => columns
+            .iter()
+            .find(|c| c.dtype() == &DataType::String)
+            .ok_or("no text column naming the features")?,
+    };
+    // A preferred column that is there but not numeric is an error, not a
+    // reason to fall back to whatever number comes next (a rank, a count).
+    let value = match VALUE_COLUMNS.iter().find_map(|name| named(name)) {
+        Some(c) if c.dtype().is_primitive_numeric() => c,
+        Some(c) => return Err(format!("column `{}` is not numeric", c.name())),
+        None => columns
+            .iter()
+            .find(|c| c.dtype().is_primitive_numeric())
+            .ok_or("no numeric column with the importances")?,
+    };
     let names = feature.str().map_err(|e| e.to_string())?;
     let values = value.cast(&DataType::Float64).map_err(|e| e.to_string())?;
     let values = values.f64().map_err(|e| e.to_string())?;
@@ -187,6 +197,20 @@ mod tests {
     }
 
     #[test]
+    fn the_feature_column_is_taken_by_name_before_position() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("imp.csv");
+        std::fs::write(
+            &path,
+            "model,feature,importance\nm1,age,0.3\nm1,income,0.6\n",
+        )
+        .unwrap();
+        let e = read(&path, "imp.csv", &[]).unwrap();
+        let names: Vec<_> = e.features.iter().map(|f| f.feature.as_str()).collect();
+        assert_eq!(names, ["income", "age"]);
+    }
+
+    #[test]
     fn json_object_and_array_forms_are_read() {
         let dir = tempfile::tempdir().unwrap();
         let a = dir.path().join("a.json");
@@ -209,6 +233,13 @@ mod tests {
         std::fs::write(&j, r#"{"x": "high"}"#).unwrap();
         let msg = read(&j, "bad.json", &[]).unwrap_err().to_string();
         assert!(msg.contains("`x` is not a finite number"), "{msg}");
+        // A non-numeric `importance` is refused, not replaced by the next number.
+        std::fs::write(&p, "feature,importance,rank\nx,high,1\n").unwrap();
+        let msg = read(&p, "bad.csv", &[]).unwrap_err().to_string();
+        assert!(msg.contains("column `importance` is not numeric"), "{msg}");
+        std::fs::write(&p, "feature,importance\nx,1\nx,2\n").unwrap();
+        let msg = read(&p, "bad.csv", &[]).unwrap_err().to_string();
+        assert!(msg.contains("`x` is listed twice"), "{msg}");
         let missing = read(&dir.path().join("none.csv"), "none.csv", &[]).unwrap_err();
         assert!(missing.to_string().contains("none.csv"));
     }

@@ -9,7 +9,7 @@ mod view;
 
 use std::path::{Path, PathBuf};
 
-use minijinja::Environment;
+use minijinja::{AutoEscape, Environment};
 
 use crate::config::Config;
 use crate::error::{Error, Result};
@@ -18,6 +18,27 @@ use crate::store::Store;
 pub use view::{Report, Request};
 
 const TEMPLATES: [&str; 2] = ["report.md.j2", "report.html.j2"];
+
+/// Auto-escaping of `.md.j2` templates, as HTML's is for `.html.j2`.
+const MARKDOWN: &str = "markdown";
+
+/// Record values are user text: in Markdown a `|` would split a table row,
+/// a newline end it, and raw HTML (`<script>`, `<img onerror>`) reach any
+/// viewer that renders it; `>` alone opens no tag and stays readable
+/// (`auc >= 0.8`). Numbers and ids contain none of these.
+fn escape_markdown(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '|' => out.push_str("\\|"),
+            '<' => out.push_str("&lt;"),
+            '\n' => out.push_str("<br>"),
+            '\r' => {}
+            _ => out.push(c),
+        }
+    }
+    out
+}
 
 /// Gathers the report's facts, renders both formats into `out` and returns
 /// the files written with the facts (for `--json`).
@@ -43,12 +64,33 @@ pub fn write(
         )
     };
     let mut env = Environment::new();
+    env.set_auto_escape_callback(|name| match name.strip_suffix(".j2") {
+        Some(n) if n.ends_with(".md") => AutoEscape::Custom(MARKDOWN),
+        _ => minijinja::default_auto_escape_callback(name),
+    });
+    env.set_formatter(|out, state, value| match state.auto_escape() {
+        AutoEscape::Custom(MARKDOWN) if !value.is_safe() => {
+            out.write_str(&escape_markdown(&value.to_string()))?;
+            Ok(())
+        }
+        AutoEscape::Custom(MARKDOWN) => {
+            out.write_str(&value.to_string())?;
+            Ok(())
+        }
+        _ => minijinja::escape_formatter(out, state, value),
+    });
     for name in TEMPLATES {
-        let text = match std::fs::read_to_string(dir.join(name)) {
+        let path = dir.join(name);
+        let text = match std::fs::read_to_string(&path) {
             Ok(t) => t,
-            Err(_) => crate::templates::builtin(&format!(".mlops/templates/{name}"))
-                .ok_or_else(|| Error::invalid(format!("no template `{name}`")))?
-                .to_string(),
+            // Only a template that is not there falls back to the built-in
+            // one: an unreadable override is the user's to fix, not to skip.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                crate::templates::builtin(&format!(".mlops/templates/{name}"))
+                    .ok_or_else(|| Error::invalid(format!("no template `{name}`")))?
+                    .to_string()
+            }
+            Err(e) => return Err(Error::io(format!("cannot read `{}`", path.display()), e)),
         };
         env.add_template_owned(name.to_string(), text)
             .map_err(|e| template_error(name, e))?;

@@ -33,11 +33,15 @@ const REQUIRED: [&str; 5] = [
 #[derive(Serialize)]
 pub struct Report {
     pub model: ModelView,
-    /// The version the report is about (`None` only for a model without versions).
+    /// The version the report is about (`None` when the model has no
+    /// version that is not deprecated and none was named).
     pub version: Option<VersionInfo>,
     /// How that version was chosen: `named`, `stage <s>` or `latest`.
     pub selected_by: String,
     pub run: Option<RunSummary>,
+    /// Why the run behind the version could not be shown, or how it differs
+    /// from the record the version pinned: an auditor must see this.
+    pub run_problem: Option<String>,
     /// Promotions and rollbacks of the featured version, oldest first.
     pub decisions: Vec<Decision>,
     pub comparison: Option<Comparison>,
@@ -141,6 +145,9 @@ pub struct MonitorView {
     pub recent: Vec<crate::monitor::history::HistoryRow>,
     /// Columns of the newest report, drifted first.
     pub latest_columns: Vec<ColumnView>,
+    /// Why its history could not be read (the section says so instead of
+    /// leaving the monitor out).
+    pub error: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -187,14 +194,29 @@ pub fn gather(store: &Store, config: &Config, req: &Request) -> Result<Report> {
     let mut refs = vec![(model_entity.refname(), tip_of(store, &model_entity))];
     let mut records: Vec<String> = history.records.iter().map(|r| r.id().to_string()).collect();
 
-    let run = match version.as_ref().and_then(|v| v.version.run_id.as_deref()) {
-        Some(id) => crate::run::query::show(store, id).ok().map(|view| {
-            let entity =
-                Entity::new(EntityKind::Run, id).expect("a recorded run id is a valid name");
-            refs.push((entity.refname(), tip_of(store, &entity)));
-            records.push(view.id.clone());
-            run_summary(view)
-        }),
+    let mut run_problem = None;
+    let run = match version
+        .as_ref()
+        .and_then(|v| v.version.run_id.as_deref().map(|id| (v, id)))
+    {
+        Some((v, id)) => match crate::run::query::show(store, id) {
+            Ok(view) => {
+                let entity = Entity::new(EntityKind::Run, id)?;
+                refs.push((entity.refname(), tip_of(store, &entity)));
+                records.push(view.id.clone());
+                if let Some(pinned) = v.version.run_record.as_deref().filter(|p| *p != view.id) {
+                    run_problem = Some(format!(
+                        "the run's record is `{}`, but the version pinned `{pinned}`",
+                        view.id
+                    ));
+                }
+                Some(run_summary(view))
+            }
+            Err(e) => {
+                run_problem = Some(format!("run `{id}` cannot be read: {e}"));
+                None
+            }
+        },
         None => None,
     };
     let decisions = version
@@ -240,6 +262,7 @@ pub fn gather(store: &Store, config: &Config, req: &Request) -> Result<Report> {
         },
         selected_by,
         run,
+        run_problem,
         decisions,
         comparison,
         stages: state.stages.clone(),
@@ -308,7 +331,9 @@ fn run_summary(view: RunView) -> RunSummary {
         status: r.status.as_str().to_string(),
         started_at: r.started_at,
         duration_s: r.duration_s,
-        command: r.command.join(" "),
+        // Quoted as a shell would need it, so the command can be re-run as shown.
+        command: shlex::try_join(r.command.iter().map(String::as_str))
+            .unwrap_or_else(|_| r.command.join(" ")),
         params: r.params,
         code: r.code,
         environment: r.environment,
@@ -340,9 +365,9 @@ fn decisions_of(state: &ModelState, version: &str) -> Vec<Decision> {
         .collect()
 }
 
-/// Against the version the featured one replaced in its highest stage (what
-/// a validator signs off: "better than what it displaces"), else the version
-/// before it.
+/// Against the version the featured one displaced when it last entered its
+/// highest stage (what a validator signs off: "better than what it
+/// replaces", as the promotion recorded it), else the version before it.
 fn compare(state: &ModelState, v: &VersionInfo, stage_order: &[String]) -> Option<Comparison> {
     let me = &v.version.version;
     let replaced = stage_order
@@ -350,20 +375,20 @@ fn compare(state: &ModelState, v: &VersionInfo, stage_order: &[String]) -> Optio
         .rev()
         .filter(|s| v.stages_reached.contains(*s))
         .find_map(|stage| {
-            let holders = state.holders.get(stage)?;
-            let at = holders.iter().rposition(|h| h == me)?;
-            holders[..at]
-                .iter()
-                .rev()
-                .find(|h| *h != me)
-                .map(|h| (h.clone(), format!("replaced in {stage}")))
+            let (_, last) = state.moves.iter().rev().find(|(r, p)| {
+                &p.version == me
+                    && p.to_stage.as_deref() == Some(stage.as_str())
+                    && (r.kind() == PROMOTION || r.kind() == ROLLBACK)
+            })?;
+            let displaced = last.replaces.clone().filter(|h| h != me)?;
+            Some((displaced, format!("replaced in {stage}")))
         });
     let (against, basis) = replaced.or_else(|| {
         let at = state
             .versions
             .iter()
             .position(|x| &x.version.version == me)?;
-        let prev = state.versions[..at].last()?;
+        let prev = state.versions[..at].iter().rev().find(|x| !x.deprecated)?;
         Some((prev.version.version.clone(), "previous version".into()))
     })?;
     let other = state.version(&against)?;
@@ -383,7 +408,10 @@ fn compare(state: &ModelState, v: &VersionInfo, stage_order: &[String]) -> Optio
                 delta: candidate.zip(previous).map(|(a, b)| a - b),
             }
         })
-        .collect();
+        .collect::<Vec<_>>();
+    if rows.is_empty() {
+        return None;
+    }
     Some(Comparison {
         against,
         basis,
@@ -410,8 +438,19 @@ fn monitors_of(store: &Store, config: &Config, model: &str) -> Result<Vec<Monito
         if !configured && !recorded() {
             continue;
         }
-        let Ok(mut rows) = crate::monitor::history::history(store, &entity.name) else {
-            continue;
+        let mut rows = match crate::monitor::history::history(store, &entity.name) {
+            Ok(rows) => rows,
+            Err(e) => {
+                out.push(MonitorView {
+                    monitor: entity.name.clone(),
+                    reports: 0,
+                    drifted_reports: 0,
+                    recent: Vec::new(),
+                    latest_columns: Vec::new(),
+                    error: Some(e.to_string()),
+                });
+                continue;
+            }
         };
         rows.reverse();
         let mut latest_columns: Vec<ColumnView> = rows
@@ -435,6 +474,7 @@ fn monitors_of(store: &Store, config: &Config, model: &str) -> Result<Vec<Monito
             drifted_reports: rows.iter().filter(|r| r.dataset_drift).count(),
             recent: rows.into_iter().take(MONITOR_ROWS).collect(),
             latest_columns,
+            error: None,
         });
     }
     Ok(out)

@@ -19,7 +19,24 @@ use crate::run::params;
 /// (ticks of a few ms), so a file written right after the start can carry
 /// an mtime *before* it. A file is the run's when it is new or changed.
 #[derive(Debug, Default)]
-pub struct Before(HashMap<PathBuf, (Option<SystemTime>, u64)>);
+pub struct Before(HashMap<PathBuf, Stamp>);
+
+/// What tells a rewritten file from an untouched one: a rewrite within the
+/// same mtime tick still moves ctime, a replacement by rename changes the
+/// inode. Symlinks are followed (stamped by their target).
+type Stamp = (Option<SystemTime>, u64, u64, i64, i64);
+
+fn stamp(path: &Path) -> Option<Stamp> {
+    let m = std::fs::metadata(path).ok()?;
+    #[cfg(unix)]
+    let (ino, ctime, ctime_ns) = {
+        use std::os::unix::fs::MetadataExt;
+        (m.ino(), m.ctime(), m.ctime_nsec())
+    };
+    #[cfg(not(unix))]
+    let (ino, ctime, ctime_ns) = (0, 0, 0);
+    Some((m.modified().ok(), m.len(), ino, ctime, ctime_ns))
+}
 
 impl Before {
     pub fn take(dir: &Path) -> Before {
@@ -29,22 +46,23 @@ impl Before {
         }
         Before(
             walkdir::WalkDir::new(&live)
+                .follow_links(true)
                 .into_iter()
                 .filter_map(|e| e.ok())
                 .filter(|e| e.file_type().is_file())
                 .filter_map(|e| {
-                    let m = e.metadata().ok()?;
-                    Some((e.into_path(), (m.modified().ok(), m.len())))
+                    let s = stamp(e.path())?;
+                    Some((e.into_path(), s))
                 })
                 .collect(),
         )
     }
 
     fn fresh(&self, path: &Path) -> bool {
-        let Ok(m) = std::fs::metadata(path) else {
-            return false;
-        };
-        self.0.get(path) != Some(&(m.modified().ok(), m.len()))
+        match stamp(path) {
+            Some(now) => self.0.get(path) != Some(&now),
+            None => false,
+        }
     }
 }
 
@@ -55,6 +73,7 @@ pub fn read(dir: &Path, before: &Before, c: &mut Collected) {
     let mut from_tsv = false;
     if plots.is_dir() {
         let mut files: Vec<_> = walkdir::WalkDir::new(&plots)
+            .follow_links(true)
             .into_iter()
             .filter_map(|e| e.ok())
             .filter(|e| e.file_type().is_file() && e.path().extension().is_some_and(|x| x == "tsv"))

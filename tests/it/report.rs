@@ -51,6 +51,12 @@ fn the_report_covers_inventory_version_timeline_and_integrity_and_escapes_html()
     ] {
         assert!(md.contains(part), "`{part}` missing from:\n{md}");
     }
+    // Markdown is escaped too: no raw tag, no table row split by a `|`.
+    assert!(!md.contains("<script>"), "{md}");
+    assert!(
+        md.contains("| owner | &lt;script>alert(1)&lt;/script> |"),
+        "{md}"
+    );
     let html = repo.read("audit/report.html");
     assert!(
         !html.contains("<script>alert(1)</script>"),
@@ -131,57 +137,63 @@ model = "churn"
     repo.git(&["add", "-A"]).ok();
     repo.git(&["commit", "-qm", "data and policy"]).ok();
     for (auc, v) in [("0.7", "1.0.0"), ("0.75", "1.1.0")] {
-        let script = format!(
-            "mkdir -p out && echo weights-{auc} > out/model.bin && \
-             printf 'feature,mean_abs_shap\\ntenure,0.{v_digit}\\nspend,0.9\\n' > out/importance.csv && \
-             echo '{{\"auc\": {auc}}}' >> \"$MLOPS_METRICS\"",
-            v_digit = &v[2..3]
-        );
-        let run = repo
-            .mlops(&[
-                "track",
-                "--param",
-                "depth=3",
-                "--data",
-                "train=churn-train",
-                "--artifact",
-                "out/model.bin",
-                "--artifact",
-                "out/importance.csv",
-                "--json",
-                "--",
-                "sh",
-                "-c",
-                &script,
-            ])
-            .ok();
-        let run_id = run.json()["run"]["run_id"].as_str().unwrap().to_string();
-        repo.mlops(&[
-            "model",
-            "register",
-            "churn",
-            "--run",
-            &run_id,
-            "--version",
-            v,
-        ])
-        .ok();
-        repo.mlops(&["promote", &format!("churn@{v}"), "--to", "staging"])
-            .ok();
-        repo.mlops(&[
-            "promote",
-            &format!("churn@{v}"),
-            "--to",
-            "production",
-            "--approved-by",
-            "cro@bank.example",
-        ])
-        .ok();
+        train_and_promote(repo, auc, v);
     }
     repo.write("today.csv", &rows(0.0));
     repo.mlops(&["drift", "churn-inputs"]).ok();
     repo.write("today.csv", &rows(40.0));
     repo.mlops(&["drift", "churn-inputs"]).code(1);
+}
+
+/// A tracked run on the `churn-train` dataset with metric `auc`, registered
+/// as `version` and promoted through staging to production.
+fn train_and_promote(repo: &Repo, auc: &str, version: &str) {
+    let script = format!(
+        "mkdir -p out && echo weights-{auc} > out/model.bin && \
+         printf 'feature,mean_abs_shap\\ntenure,0.{v_digit}\\nspend,0.9\\n' > out/importance.csv && \
+         echo '{{\"auc\": {auc}}}' >> \"$MLOPS_METRICS\"",
+        v_digit = &version[2..3]
+    );
+    let run = repo
+        .mlops(&[
+            "track",
+            "--param",
+            "depth=3",
+            "--data",
+            "train=churn-train",
+            "--artifact",
+            "out/model.bin",
+            "--artifact",
+            "out/importance.csv",
+            "--json",
+            "--",
+            "sh",
+            "-c",
+            &script,
+        ])
+        .ok();
+    let run_id = run.json()["run"]["run_id"].as_str().unwrap().to_string();
+    repo.mlops(&[
+        "model",
+        "register",
+        "churn",
+        "--run",
+        &run_id,
+        "--version",
+        version,
+    ])
+    .ok();
+    repo.mlops(&["promote", &format!("churn@{version}"), "--to", "staging"])
+        .ok();
+    repo.mlops(&[
+        "promote",
+        &format!("churn@{version}"),
+        "--to",
+        "production",
+        "--approved-by",
+        "cro@bank.example",
+    ])
+    .ok();
 }
 
 #[test]
@@ -282,4 +294,39 @@ fn a_bad_explainability_file_is_exit_2_naming_it_and_writes_nothing() {
         .code(2);
     assert!(out.stderr.contains("nope.json"), "{}", out.stderr);
     assert!(!repo.path.join("report").exists(), "nothing half-written");
+}
+
+#[test]
+fn the_comparison_follows_what_the_promotion_recorded_as_replaced() {
+    let repo = Repo::new();
+    full_history(&repo);
+    // 1.1.0 is withdrawn (it leaves production); 1.2.0 then enters an empty
+    // stage: it displaced nothing, so it is compared with the version before
+    // it that is still in service, not with the withdrawn one.
+    repo.mlops(&["model", "deprecate", "churn@1.1.0", "--reason", "leak"])
+        .ok();
+    train_and_promote(&repo, "0.8", "1.2.0");
+    let r = repo.mlops(&["report", "churn@1.2.0", "--json"]).ok().json();
+    let c = &r["report"]["comparison"];
+    assert_eq!(
+        (c["against"].as_str(), c["basis"].as_str()),
+        (Some("1.0.0"), Some("previous version"))
+    );
+}
+
+#[test]
+fn a_run_that_cannot_be_read_is_said_in_the_report_not_hidden() {
+    let repo = Repo::new();
+    full_history(&repo);
+    let run = repo.mlops(&["report", "churn", "--json"]).ok().json()["report"]["run"]["run_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    repo.git(&["update-ref", "-d", &format!("refs/mlops/runs/{run}")])
+        .ok();
+    let r = repo.mlops(&["report", "churn", "--json"]).ok().json();
+    assert!(r["report"]["run"].is_null());
+    let problem = r["report"]["run_problem"].as_str().unwrap();
+    assert!(problem.contains(&run), "{problem}");
+    assert!(repo.read("report/report.md").contains(problem));
 }
