@@ -14,6 +14,7 @@ pub mod drift;
 pub mod error;
 pub mod gitcli;
 pub mod log;
+pub mod markdown;
 pub mod monitor;
 pub mod names;
 pub mod note;

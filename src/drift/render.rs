@@ -7,6 +7,7 @@
 use std::fmt::Write;
 
 use super::report::{short, Chart, ColumnResult, Finding, Report};
+use crate::markdown::escape as md;
 
 /// Header of [`table_rows`].
 pub const TABLE_HEADER: [&str; 6] = ["column", "type", "test", "score", "threshold", "drift"];
@@ -25,16 +26,6 @@ pub fn escape(s: &str) -> String {
         }
     }
     out
-}
-
-/// Escape text for a Markdown table cell (GitHub renders inline HTML, so HTML too).
-fn md(s: &str) -> String {
-    escape(s)
-        .replace('|', "\\|")
-        .replace('`', "\\`")
-        .replace('*', "\\*")
-        .replace('_', "\\_")
-        .replace(['\n', '\r'], " ")
 }
 
 fn verdict_cell(c: &ColumnResult) -> String {
@@ -203,7 +194,7 @@ pub fn markdown(report: &Report) -> String {
     if !report.findings.is_empty() {
         let _ = writeln!(s, "\n**Findings**\n");
         for f in &report.findings {
-            let _ = writeln!(s, "- {}", md(&finding_text(f)).replace("\\`", "`"));
+            let _ = writeln!(s, "- {}", md(&finding_text(f)));
         }
     }
     if let Some(p) = &report.performance {

@@ -4,8 +4,9 @@
 
 use std::collections::BTreeSet;
 
+use crate::markdown::escape as md_escape;
 use crate::registry::promote::Evaluation;
-use crate::run::query::{delta_text, md_escape, short_number};
+use crate::run::query::{delta_text, short_number};
 
 pub fn marker(model: &str, stage: &str) -> String {
     format!("<!-- mlops-verdict model={model} stage={stage} -->")

@@ -19,26 +19,9 @@ pub use view::{Report, Request};
 
 const TEMPLATES: [&str; 2] = ["report.md.j2", "report.html.j2"];
 
-/// Auto-escaping of `.md.j2` templates, as HTML's is for `.html.j2`.
+/// Auto-escaping of `.md.j2` templates (with [`crate::markdown::escape`]),
+/// as HTML's is for `.html.j2`: record values are user text.
 const MARKDOWN: &str = "markdown";
-
-/// Record values are user text: in Markdown a `|` would split a table row,
-/// a newline end it, and raw HTML (`<script>`, `<img onerror>`) reach any
-/// viewer that renders it; `>` alone opens no tag and stays readable
-/// (`auc >= 0.8`). Numbers and ids contain none of these.
-fn escape_markdown(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '|' => out.push_str("\\|"),
-            '<' => out.push_str("&lt;"),
-            '\n' => out.push_str("<br>"),
-            '\r' => {}
-            _ => out.push(c),
-        }
-    }
-    out
-}
 
 /// Gathers the report's facts, renders both formats into `out` and returns
 /// the files written with the facts (for `--json`).
@@ -70,7 +53,7 @@ pub fn write(
     });
     env.set_formatter(|out, state, value| match state.auto_escape() {
         AutoEscape::Custom(MARKDOWN) if !value.is_safe() => {
-            out.write_str(&escape_markdown(&value.to_string()))?;
+            out.write_str(&crate::markdown::escape(&value.to_string()))?;
             Ok(())
         }
         AutoEscape::Custom(MARKDOWN) => {

@@ -389,7 +389,7 @@ pub fn compare_markdown(c: &Comparison) -> String {
             .as_f64()
             .map(short_number)
             .unwrap_or_else(|| n.to_string()),
-        Some(Value::String(s)) => md_escape(s),
+        Some(Value::String(s)) => crate::markdown::escape(s),
         Some(other) => other.to_string(),
     };
     for (section, rows) in [("params", &c.params), ("metrics", &c.metrics)] {
@@ -411,19 +411,10 @@ pub fn compare_markdown(c: &Comparison) -> String {
                 .collect();
             out.push_str(&format!(
                 "| {section}.{} | {} |\n",
-                md_escape(&r.key),
+                crate::markdown::escape(&r.key),
                 cells.join(" | ")
             ));
         }
     }
     out
-}
-
-/// Escapes what would break a Markdown table or inject markup into a PR comment.
-pub fn md_escape(s: &str) -> String {
-    s.replace('\\', "\\\\")
-        .replace('|', "\\|")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('\n', " ")
 }

@@ -54,7 +54,7 @@ fn the_report_covers_inventory_version_timeline_and_integrity_and_escapes_html()
     // Markdown is escaped too: no raw tag, no table row split by a `|`.
     assert!(!md.contains("<script>"), "{md}");
     assert!(
-        md.contains("| owner | &lt;script>alert(1)&lt;/script> |"),
+        md.contains("| owner | &lt;script&gt;alert(1)&lt;/script&gt; |"),
         "{md}"
     );
     let html = repo.read("audit/report.html");
@@ -262,7 +262,7 @@ fn the_report_shows_lineage_validation_monitoring_and_pinned_explainability() {
         "**Inventory incomplete:** intended_use, limitations, risk_tier",
         "train data `churn-train`",
         "| depth | 3 |",
-        "| metric auc | auc >= 0.6 |",
+        "| metric auc | auc &gt;= 0.6 |",
         "cro@bank.example",
         "### Against version 1.0.0 (replaced in production)",
         "### Monitor `churn-inputs`: 2 report(s), 1 with drift",
