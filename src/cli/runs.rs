@@ -1,4 +1,4 @@
-//! `mlops runs list|show|compare|amend`.
+//! `mlops runs list|show|compare|amend|active`.
 
 use std::collections::BTreeMap;
 use std::process::ExitCode;
@@ -23,6 +23,9 @@ enum Sub {
     Compare(CompareArgs),
     /// Add a metric, tag or note to a finished run (recorded as its own event).
     Amend(AmendArgs),
+    /// Runs not recorded yet: live ones with their latest metrics, and
+    /// interrupted ones (their `mlops track` was killed) whose metrics are on disk.
+    Active(ActiveArgs),
 }
 
 #[derive(clap::Args, Debug)]
@@ -82,12 +85,20 @@ struct AmendArgs {
     note: Option<String>,
 }
 
+#[derive(clap::Args, Debug)]
+struct ActiveArgs {
+    /// Delete the work files of interrupted runs (they were never recorded).
+    #[arg(long)]
+    prune: bool,
+}
+
 pub fn run(g: &Globals, args: Args) -> anyhow::Result<ExitCode> {
     match args.sub {
         Sub::List(a) => list(g, a),
         Sub::Show(a) => show(g, a),
         Sub::Compare(a) => compare(g, a),
         Sub::Amend(a) => amend(g, a),
+        Sub::Active(a) => active(g, a),
     }
 }
 
@@ -390,6 +401,67 @@ fn amend(g: &Globals, a: AmendArgs) -> anyhow::Result<ExitCode> {
         print_json(&serde_json::json!({"run": id, "id": record.id()}))?;
     } else if !g.quiet {
         println!("amended run {id}: {}", record.id());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn active(g: &Globals, a: ActiveArgs) -> anyhow::Result<ExitCode> {
+    let store = g.store()?;
+    let config = crate::config::Config::load(&store.root())?;
+    let runs = crate::run::active::list(&store.git_dir(), &config.tracking.summary)?;
+    let pruned = if a.prune {
+        crate::run::active::prune(&runs)?
+    } else {
+        Vec::new()
+    };
+    if g.json {
+        print_json(&serde_json::json!({"runs": runs, "pruned": pruned}))?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    if g.quiet {
+        return Ok(ExitCode::SUCCESS);
+    }
+    if runs.is_empty() {
+        println!("no active runs");
+        return Ok(ExitCode::SUCCESS);
+    }
+    let rows = runs
+        .iter()
+        .map(|r| {
+            let metrics = r
+                .metrics
+                .iter()
+                .map(|(k, m)| format!("{k}={}", query::short_number(m.last)))
+                .collect::<Vec<_>>()
+                .join(" ");
+            vec![
+                r.marker.run_id.clone(),
+                r.marker.name.clone().unwrap_or_default(),
+                r.marker.experiment.clone(),
+                r.status.to_string(),
+                r.marker.started_at.clone(),
+                r.points.to_string(),
+                metrics,
+            ]
+        })
+        .collect();
+    println!(
+        "{}",
+        term::table(
+            &[
+                "run",
+                "name",
+                "experiment",
+                "status",
+                "started",
+                "points",
+                "latest metrics"
+            ],
+            rows
+        )
+    );
+    for id in &pruned {
+        println!("removed the work files of interrupted run {id}");
     }
     Ok(ExitCode::SUCCESS)
 }

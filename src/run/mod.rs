@@ -2,6 +2,7 @@
 //! run per invocation on its own ref (`refs/mlops/runs/<run-id>`), so trainers
 //! never contend with each other; `runs list|show|compare` read them back.
 
+pub mod active;
 pub mod artifacts;
 pub mod child;
 pub mod code;

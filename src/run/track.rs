@@ -16,7 +16,7 @@ use crate::error::{Error, Result};
 use crate::record::{Draft, Record};
 use crate::run::metrics::Collected;
 use crate::run::record::{Artifact, Input, RunRecord, Status, AMENDMENT, KIND, SCHEMA};
-use crate::run::{child, code, dvclive, environment, params};
+use crate::run::{active, child, code, dvclive, environment, params};
 use crate::store::{Entity, EntityKind, Store};
 
 pub struct TrackOptions {
@@ -86,19 +86,30 @@ pub fn track(store: &Store, config: &Config, opts: TrackOptions) -> Result<Track
 
     let run_id = new_run_id();
     let entity = Entity::new(EntityKind::Run, &run_id)?;
-    let work = store.git_dir().join("mlops").join("runs").join(&run_id);
+    let work = active::runs_dir(&store.git_dir()).join(&run_id);
     std::fs::create_dir_all(&work)
         .map_err(|e| Error::io("cannot create the run's folder in .git/mlops", e))?;
     let metrics_path = work.join("metrics.jsonl");
     std::fs::write(&metrics_path, b"")
         .map_err(|e| Error::io("cannot create the metrics file", e))?;
+    let started_at = context::now_timestamp();
+    active::write_marker(
+        &work,
+        &active::Marker {
+            run_id: run_id.clone(),
+            name: opts.name.clone(),
+            experiment: opts.experiment.clone(),
+            started_at: started_at.clone(),
+            command: opts.command.clone(),
+            pid: std::process::id(),
+        },
+    )?;
 
     let code = code::capture(&root);
     // Probing interpreters (`python3 --version`, possibly behind a pyenv
     // shim: ~150 ms) runs beside the command, not before it.
     let extra_env = opts.env.clone();
     let env_probe = std::thread::spawn(move || environment::capture(&extra_env));
-    let started_at = context::now_timestamp();
     let dvclive_before = dvclive::Before::take(&opts.cwd);
     let clock = Instant::now();
     let finished = child::run(

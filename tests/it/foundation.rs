@@ -477,6 +477,7 @@ fn help_reference_is_stable() {
         "runs show",
         "runs compare",
         "runs amend",
+        "runs active",
         "model register",
         "model list",
         "model show",

@@ -801,3 +801,67 @@ fn the_python_example_helper_reports_metrics() {
         .starts_with("Python 3"));
     assert_eq!(r["run"]["artifacts"][0]["path"], "model.json");
 }
+
+#[test]
+fn active_runs_show_live_metrics_and_an_interrupted_run_is_not_lost() {
+    use std::os::unix::process::CommandExt;
+    let repo = Repo::new();
+    let marker = repo.path.join("started");
+    let mut cmd = repo.mlops_cmd(&[
+        "track",
+        "--name",
+        "long",
+        "--",
+        "sh",
+        "-c",
+        &format!(
+            "echo '{{\"step\": 7, \"loss\": 0.25}}' >> \"$MLOPS_METRICS\"; touch {}; exec sleep 30",
+            marker.display()
+        ),
+    ]);
+    // Its own process group, so the test can kill mlops and the command at once.
+    cmd.process_group(0)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    let mut child = cmd.spawn().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !marker.exists() {
+        assert!(
+            Instant::now() < deadline,
+            "the tracked command never started"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let active = |repo: &Repo| repo.mlops(&["runs", "active", "--json"]).ok().json();
+    let live = active(&repo);
+    let run = &live["runs"][0];
+    assert_eq!(run["status"], "running");
+    assert_eq!(run["name"], "long");
+    assert_eq!(run["metrics"]["loss"]["last"], 0.25);
+    assert_eq!(run["metrics"]["loss"]["step"], 7);
+    assert!(runs(&repo).is_empty(), "nothing is recorded before the end");
+
+    // mlops itself is killed outright: no record, but not silently lost.
+    unsafe {
+        libc::kill(-(child.id() as i32), libc::SIGKILL);
+    }
+    child.wait().unwrap();
+    let after = active(&repo);
+    assert_eq!(after["runs"][0]["status"], "interrupted");
+    assert_eq!(after["runs"][0]["metrics"]["loss"]["last"], 0.25);
+    let table = repo.mlops(&["runs", "active"]).ok().stdout;
+    assert!(
+        table.contains("interrupted") && table.contains("loss=0.25"),
+        "{table}"
+    );
+
+    let pruned = repo
+        .mlops(&["runs", "active", "--prune", "--json"])
+        .ok()
+        .json();
+    assert_eq!(pruned["pruned"][0], run["run_id"]);
+    assert_eq!(
+        repo.mlops(&["runs", "active"]).ok().stdout.trim(),
+        "no active runs"
+    );
+}
