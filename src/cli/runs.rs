@@ -152,6 +152,18 @@ fn list(g: &Globals, a: ListArgs) -> anyhow::Result<ExitCode> {
             println!("* amended after the run");
         }
     }
+    // Runs are recorded when they end; say that others are under way.
+    if !a.csv && !g.quiet {
+        let config = crate::config::Config::load(&store.root())?;
+        let active = crate::run::active::list(&store.git_dir(), &config.tracking.summary)?;
+        if !active.is_empty() {
+            eprintln!(
+                "{} run(s) not recorded yet ({} running): `mlops runs active`",
+                active.len(),
+                active.iter().filter(|r| r.status == "running").count()
+            );
+        }
+    }
     Ok(ExitCode::SUCCESS)
 }
 

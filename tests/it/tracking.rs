@@ -840,6 +840,14 @@ fn active_runs_show_live_metrics_and_an_interrupted_run_is_not_lost() {
     assert_eq!(run["metrics"]["loss"]["last"], 0.25);
     assert_eq!(run["metrics"]["loss"]["step"], 7);
     assert!(runs(&repo).is_empty(), "nothing is recorded before the end");
+    let listed = repo.mlops(&["runs", "list"]).ok();
+    assert!(
+        listed
+            .stderr
+            .contains("1 run(s) not recorded yet (1 running)"),
+        "{}",
+        listed.stderr
+    );
 
     // mlops itself is killed outright: no record, but not silently lost.
     unsafe {
