@@ -577,3 +577,39 @@ fn verify_passes_on_intact_histories_and_names_a_rewritten_record() {
     assert!(bad.stdout.contains("ok       dataset/d"), "{}", bad.stdout);
     repo.mlops(&["verify", "dataset/d"]).ok();
 }
+
+/// The store's own cost of an append, without process start-up (1.3 ms) or
+/// the per-process set-up every command pays once. A benchmark, not a check:
+/// `cargo test --release --test it -- --ignored --nocapture append_cost`.
+#[test]
+#[ignore = "benchmark"]
+fn append_cost_in_process() {
+    use mlops::record::Draft;
+    use mlops::store::{Entity, EntityKind, Store};
+    use std::time::{Duration, Instant};
+    let repo = Repo::new();
+    repo.git(&["config", "user.name", "Bench"]).ok();
+    repo.git(&["config", "user.email", "bench@example.com"])
+        .ok();
+    let store = Store::open(&repo.path).unwrap();
+    let entity = Entity::new(EntityKind::Model, "bench").unwrap();
+    let n = 1000;
+    let mut times = Vec::with_capacity(n);
+    for i in 0..n {
+        let draft = Draft::new("note", 1, format!("event {i}")).set("text", format!("event {i}"));
+        let t = Instant::now();
+        store.append(&entity, |_| Ok(draft.clone())).unwrap();
+        times.push(t.elapsed());
+    }
+    let median = |s: &[Duration]| {
+        let mut v = s.to_vec();
+        v.sort();
+        v[v.len() / 2]
+    };
+    println!(
+        "append, in process: median {:?} over events 1-100, {:?} over events 901-1000",
+        median(&times[..100]),
+        median(&times[900..])
+    );
+    assert_eq!(store.history(&entity).unwrap().records.len(), n);
+}
