@@ -40,7 +40,12 @@ pub fn history(store: &Store, monitor: &str) -> Result<Vec<HistoryRow>> {
             format!("run `mlops drift {monitor}` first"),
         ));
     }
-    Ok(h.of_kind(super::KIND)
+    Ok(rows(&h))
+}
+
+/// The drift reports of a monitor's history, oldest first.
+pub fn rows(h: &crate::store::History) -> Vec<HistoryRow> {
+    h.of_kind(super::KIND)
         .map(|r| {
             let v = r.value();
             let columns = v
@@ -76,5 +81,5 @@ pub fn history(store: &Store, monitor: &str) -> Result<Vec<HistoryRow>> {
                 columns,
             }
         })
-        .collect())
+        .collect()
 }

@@ -46,8 +46,9 @@ pub fn model_state(store: &Store, model: &str) -> Result<ModelState> {
 }
 
 /// The state of a model that must already exist (promotions, rollbacks and
-/// deprecations decide on the tip they extend, inside the store's CAS loop).
-fn existing_state(model: &str, history: &crate::store::History) -> Result<ModelState> {
+/// deprecations decide on the tip they extend, inside the store's CAS loop;
+/// the report derives it from the history it also lists).
+pub fn existing_state(model: &str, history: &crate::store::History) -> Result<ModelState> {
     if history.is_empty() {
         return Err(Error::invalid_with_hint(
             format!("model `{model}` does not exist"),

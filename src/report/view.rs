@@ -11,7 +11,7 @@ use crate::config::Config;
 use crate::context;
 use crate::error::Result;
 use crate::registry::gates::stages_of;
-use crate::registry::promote::model_state;
+use crate::registry::promote::existing_state;
 use crate::registry::records::{Approval, CiContext, GateResult, Inventory, PROMOTION, ROLLBACK};
 use crate::registry::spec::Selector;
 use crate::registry::state::{ModelState, VersionInfo};
@@ -148,6 +148,9 @@ pub struct MonitorView {
     /// Why its history could not be read (the section says so instead of
     /// leaving the monitor out).
     pub error: Option<String>,
+    /// The ref tip its reports were read at.
+    #[serde(skip)]
+    pub tip: String,
 }
 
 #[derive(Serialize)]
@@ -176,7 +179,11 @@ pub struct Request<'a> {
 }
 
 pub fn gather(store: &Store, config: &Config, req: &Request) -> Result<Report> {
-    let state = model_state(store, req.model)?;
+    // One read of the model's history serves its state, its timeline and
+    // the tip the cited records were read at.
+    let model_entity = Entity::new(EntityKind::Model, req.model)?;
+    let history = store.history(&model_entity)?;
+    let state = existing_state(req.model, &history)?;
     let model_cfg = config.model(req.model);
     let stage_order = stages_of(model_cfg);
     let (version, selected_by) = match req.selector {
@@ -189,9 +196,7 @@ pub fn gather(store: &Store, config: &Config, req: &Request) -> Result<Report> {
         .filter(|f| inventory.field(f).is_none())
         .map(|f| f.to_string())
         .collect();
-    let model_entity = Entity::new(EntityKind::Model, req.model)?;
-    let history = store.history(&model_entity)?;
-    let mut refs = vec![(model_entity.refname(), tip_of(store, &model_entity))];
+    let mut refs = vec![(model_entity.refname(), tip_text(history.tip))];
     let mut records: Vec<String> = history.records.iter().map(|r| r.id().to_string()).collect();
 
     let mut run_problem = None;
@@ -202,7 +207,7 @@ pub fn gather(store: &Store, config: &Config, req: &Request) -> Result<Report> {
         Some((v, id)) => match crate::run::query::show(store, id) {
             Ok(view) => {
                 let entity = Entity::new(EntityKind::Run, id)?;
-                refs.push((entity.refname(), tip_of(store, &entity)));
+                refs.push((entity.refname(), view.tip.clone().unwrap_or_default()));
                 records.push(view.id.clone());
                 if let Some(pinned) = v.version.run_record.as_deref().filter(|p| *p != view.id) {
                     run_problem = Some(format!(
@@ -230,7 +235,7 @@ pub fn gather(store: &Store, config: &Config, req: &Request) -> Result<Report> {
     let monitoring = monitors_of(store, config, req.model)?;
     for m in &monitoring {
         let entity = Entity::new(EntityKind::Monitor, &m.monitor)?;
-        refs.push((entity.refname(), tip_of(store, &entity)));
+        refs.push((entity.refname(), m.tip.clone()));
         records.extend(m.recent.iter().map(|r| r.id.clone()));
     }
 
@@ -311,14 +316,8 @@ fn featured(state: &ModelState, stage_order: &[String]) -> (Option<VersionInfo>,
     (state.latest().cloned(), "latest".into())
 }
 
-fn tip_of(store: &Store, entity: &Entity) -> String {
-    store
-        .db()
-        .read_ref(&entity.refname())
-        .ok()
-        .flatten()
-        .map(|id| id.to_string())
-        .unwrap_or_default()
+fn tip_text(tip: Option<gix::ObjectId>) -> String {
+    tip.map(|id| id.to_string()).unwrap_or_default()
 }
 
 fn run_summary(view: RunView) -> RunSummary {
@@ -428,30 +427,33 @@ fn monitors_of(store: &Store, config: &Config, model: &str) -> Result<Vec<Monito
             .monitors
             .get(&entity.name)
             .is_some_and(|m| m.model.as_deref() == Some(model));
+        let history = match store.history(&entity) {
+            Ok(h) => h,
+            Err(e) => {
+                if configured {
+                    out.push(MonitorView {
+                        monitor: entity.name.clone(),
+                        reports: 0,
+                        drifted_reports: 0,
+                        recent: Vec::new(),
+                        latest_columns: Vec::new(),
+                        error: Some(e.to_string()),
+                        tip: String::new(),
+                    });
+                }
+                continue;
+            }
+        };
         let recorded = || {
-            store.history(&entity).ok().is_some_and(|h| {
-                h.records
-                    .iter()
-                    .any(|r| r.str_field("model") == Some(model))
-            })
+            history
+                .records
+                .iter()
+                .any(|r| r.str_field("model") == Some(model))
         };
         if !configured && !recorded() {
             continue;
         }
-        let mut rows = match crate::monitor::history::history(store, &entity.name) {
-            Ok(rows) => rows,
-            Err(e) => {
-                out.push(MonitorView {
-                    monitor: entity.name.clone(),
-                    reports: 0,
-                    drifted_reports: 0,
-                    recent: Vec::new(),
-                    latest_columns: Vec::new(),
-                    error: Some(e.to_string()),
-                });
-                continue;
-            }
-        };
+        let mut rows = crate::monitor::history::rows(&history);
         rows.reverse();
         let mut latest_columns: Vec<ColumnView> = rows
             .first()
@@ -475,6 +477,7 @@ fn monitors_of(store: &Store, config: &Config, model: &str) -> Result<Vec<Monito
             recent: rows.into_iter().take(MONITOR_ROWS).collect(),
             latest_columns,
             error: None,
+            tip: tip_text(history.tip),
         });
     }
     Ok(out)

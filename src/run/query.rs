@@ -254,6 +254,9 @@ pub struct RunView {
     /// Every metric's history (step, value, time).
     pub history: BTreeMap<String, Series>,
     pub events: usize,
+    /// The run's ref tip these records were read at (for citing them).
+    #[serde(skip)]
+    pub tip: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -294,6 +297,7 @@ pub fn show(store: &Store, run_id: &str) -> Result<RunView> {
         amendments,
         history: hist,
         events: history.records.len(),
+        tip: history.tip.map(|t| t.to_string()),
     })
 }
 
