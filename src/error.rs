@@ -44,11 +44,12 @@ pub enum Error {
     #[error("git: {0}")]
     Git(String),
 
-    #[error("{context}: {source}")]
+    /// The cause is part of the message, not a `source`: the CLI prints the
+    /// whole error chain, which would name it twice.
+    #[error("{context}: {cause}")]
     Io {
         context: String,
-        #[source]
-        source: std::io::Error,
+        cause: std::io::Error,
     },
 }
 
@@ -90,7 +91,7 @@ impl Error {
     pub fn io(context: impl Into<String>, source: std::io::Error) -> Self {
         Error::Io {
             context: context.into(),
-            source,
+            cause: source,
         }
     }
 

@@ -39,6 +39,14 @@ pub fn hex_of(id: &str) -> &str {
 
 /// The canonical bytes of a JSON value. `serde_json`'s map is a `BTreeMap`
 /// (the `preserve_order` feature is off), so keys come out sorted.
+/// The first 12 hex digits of an id, for people. Ids read from inside a
+/// record (`prev`, a dataset version) are user data until checked, so a
+/// short or malformed one is shown whole rather than sliced.
+pub fn short(id: &str) -> &str {
+    let hex = hex_of(id);
+    hex.get(..12).unwrap_or(hex)
+}
+
 pub fn canonical_bytes(value: &Value) -> Vec<u8> {
     serde_json::to_vec(value).expect("a JSON value always serialises")
 }
@@ -107,7 +115,7 @@ impl Record {
 
     /// The first 12 hex digits, for tables.
     pub fn short_id(&self) -> &str {
-        &self.hex()[..12]
+        short(self.id())
     }
 
     pub fn bytes(&self) -> &[u8] {

@@ -131,8 +131,8 @@ pub fn verify(store: &Store, only: Option<&Entity>) -> Result<Verification> {
             if !ids.contains(&prev) {
                 check.problems.push(format!(
                     "record {} names a previous record {} that is not in its history",
-                    &record::hex_of(&id)[..12],
-                    &record::hex_of(&prev)[..12]
+                    record::short(&id),
+                    record::short(&prev)
                 ));
             }
         }

@@ -180,13 +180,13 @@ pub fn run(g: &Globals, args: Args) -> anyhow::Result<ExitCode> {
                         vec![
                             d.name.clone(),
                             d.versions.to_string(),
-                            crate::record::hex_of(&d.latest)[..12].to_string(),
+                            crate::record::short(&d.latest).to_string(),
                             d.files.to_string(),
                             d.bytes.to_string(),
                             d.created_at.clone(),
                             match &d.pinned {
                                 Some(p) if p == &d.latest => "latest".into(),
-                                Some(p) => crate::record::hex_of(p)[..12].to_string(),
+                                Some(p) => crate::record::short(p).to_string(),
                                 None => "—".into(),
                             },
                         ]

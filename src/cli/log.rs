@@ -53,7 +53,7 @@ pub fn run(g: &Globals, args: Args) -> anyhow::Result<ExitCode> {
                 e.kind.clone(),
                 term::clip(&e.summary, 60),
                 e.actor.clone(),
-                crate::record::hex_of(&e.id)[..12].to_string(),
+                crate::record::short(&e.id).to_string(),
             ]
         })
         .collect();

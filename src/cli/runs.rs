@@ -383,21 +383,13 @@ fn amend(g: &Globals, a: AmendArgs) -> anyhow::Result<ExitCode> {
     let id = query::resolve(&store, &a.run)?;
     let mut metrics = BTreeMap::new();
     for s in &a.metrics {
-        let (k, v) = params::parse_assignment("--metric", s)?;
-        let x = v.as_f64().ok_or_else(|| {
-            crate::Error::invalid(format!("`--metric {s}`: the value is not a number"))
-        })?;
+        let (k, x) = params::parse_metric("--metric", s)?;
         metrics.insert(k, x);
     }
     let mut tags = BTreeMap::new();
     for s in &a.tags {
-        let (k, v) = params::parse_assignment("--tag", s)?;
-        tags.insert(
-            k,
-            v.as_str()
-                .map(str::to_string)
-                .unwrap_or_else(|| v.to_string()),
-        );
+        let (k, v) = params::parse_tag("--tag", s)?;
+        tags.insert(k, v);
     }
     let record = crate::run::track::amend(
         &store,

@@ -76,13 +76,8 @@ pub fn run(g: &Globals, args: Args) -> anyhow::Result<ExitCode> {
     }
     let mut tags = BTreeMap::new();
     for s in &args.tags {
-        let (k, v) = params::parse_assignment("--tag", s)?;
-        tags.insert(
-            k,
-            v.as_str()
-                .map(str::to_string)
-                .unwrap_or_else(|| v.to_string()),
-        );
+        let (k, v) = params::parse_tag("--tag", s)?;
+        tags.insert(k, v);
     }
     let data = args
         .data
@@ -144,11 +139,7 @@ pub fn run(g: &Globals, args: Args) -> anyhow::Result<ExitCode> {
 fn log(args: LogArgs) -> anyhow::Result<ExitCode> {
     let mut metrics = Vec::new();
     for s in &args.metrics {
-        let (k, v) = params::parse_assignment("--metric", s)?;
-        let x = v.as_f64().ok_or_else(|| {
-            crate::Error::invalid(format!("`--metric {s}`: the value is not a number"))
-        })?;
-        metrics.push((k, x));
+        metrics.push(params::parse_metric("--metric", s)?);
     }
     let mut p = Vec::new();
     for s in &args.params {

@@ -24,6 +24,22 @@ pub fn parse_assignment(flag: &str, s: &str) -> Result<(String, Value)> {
     Ok((k.to_string(), typed(v)))
 }
 
+/// `k=v` for a tag: the value is kept as written (`build=007` stays `007`).
+pub fn parse_tag(flag: &str, s: &str) -> Result<(String, String)> {
+    let (k, _) = parse_assignment(flag, s)?;
+    let v = s.split_once('=').map(|(_, v)| v).unwrap_or_default();
+    Ok((k, v.to_string()))
+}
+
+/// `k=v` for a metric: the value must be a number.
+pub fn parse_metric(flag: &str, s: &str) -> Result<(String, f64)> {
+    let (k, v) = parse_assignment(flag, s)?;
+    let x = v
+        .as_f64()
+        .ok_or_else(|| Error::invalid(format!("`{flag} {s}`: the value is not a number")))?;
+    Ok((k, x))
+}
+
 pub fn typed(v: &str) -> Value {
     match v {
         "true" => Value::Bool(true),

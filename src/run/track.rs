@@ -120,7 +120,11 @@ pub fn track(store: &Store, config: &Config, opts: TrackOptions) -> Result<Track
             ("MLOPS_METRICS", metrics_path.display().to_string()),
             ("MLOPS_EXPERIMENT", opts.experiment.clone()),
         ],
-    )?;
+    )
+    .inspect_err(|_| {
+        // Never started: nothing ran, so nothing is under way or interrupted.
+        let _ = std::fs::remove_dir_all(&work);
+    })?;
     let duration_s = clock.elapsed().as_secs_f64();
     let env_info = env_probe.join().unwrap_or_default();
     let ended_at = context::now_timestamp();

@@ -613,3 +613,36 @@ fn append_cost_in_process() {
     );
     assert_eq!(store.history(&entity).unwrap().records.len(), n);
 }
+
+#[test]
+fn verify_reports_a_crafted_record_with_a_malformed_prev_instead_of_crashing() {
+    let repo = Repo::new();
+    // A canonical record whose `prev` is not an id, committed with plain git.
+    let bytes = r#"{"kind":"note","prev":"x","schema":1}"#;
+    let hex = mlops::record::hex_of(&mlops::record::content_id(bytes.as_bytes())).to_string();
+    let blob = repo
+        .git_stdin(&["hash-object", "-w", "--stdin"], bytes)
+        .ok()
+        .stdout;
+    let mktree = |input: String| {
+        repo.git_stdin(&["mktree"], &input)
+            .ok()
+            .stdout
+            .trim()
+            .to_string()
+    };
+    let sub = mktree(format!("100644 blob {}\t{hex}.json\n", blob.trim()));
+    let root = mktree(format!("040000 tree {sub}\tnote\n"));
+    let commit = repo
+        .git(&["commit-tree", &root, "-m", "crafted"])
+        .ok()
+        .stdout;
+    repo.git(&["update-ref", "refs/mlops/models/z", commit.trim()])
+        .ok();
+    let out = repo.mlops(&["verify"]).code(1);
+    assert!(
+        out.stdout.contains("names a previous record x"),
+        "{}",
+        out.stdout
+    );
+}

@@ -873,3 +873,25 @@ fn active_runs_show_live_metrics_and_an_interrupted_run_is_not_lost() {
         "no active runs"
     );
 }
+
+#[test]
+fn tags_keep_their_text_and_a_command_that_cannot_start_leaves_no_active_run() {
+    let repo = Repo::new();
+    track(
+        &repo,
+        &["--tag", "build=007", "--tag", "ver=1.10"],
+        &sh("true"),
+    )
+    .ok();
+    let tags = &runs(&repo)[0]["tags"];
+    assert_eq!(
+        (tags["build"].as_str(), tags["ver"].as_str()),
+        (Some("007"), Some("1.10"))
+    );
+    let out = track(&repo, &[], &["no-such-command-xyz".to_string()]);
+    assert_ne!(out.code, 0);
+    assert_eq!(
+        repo.mlops(&["runs", "active"]).ok().stdout.trim(),
+        "no active runs"
+    );
+}
