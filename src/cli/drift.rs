@@ -78,6 +78,26 @@ pub fn run(g: &Globals, a: Args) -> anyhow::Result<ExitCode> {
         )
         .into());
     }
+    // Drift runs are recorded as they finish, so a report that cannot be
+    // written must be found out before: a temporary file in the target
+    // folder proves it exists and is writable.
+    if let Some(out) = &a.out {
+        let path = g.dir.join(out);
+        let folder = match path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => g.dir.clone(),
+        };
+        tempfile::NamedTempFile::new_in(&folder).map_err(|e| {
+            crate::Error::io(
+                format!(
+                    "`--out {}`: cannot write in `{}`",
+                    out.display(),
+                    folder.display()
+                ),
+                e,
+            )
+        })?;
+    }
     let bar = term::items_bar(0, "drift", g.quiet || g.json);
     let progress = |msg: &str| bar.set_message(msg.to_string());
     let mut outcomes: Vec<DriftOutcome> = Vec::new();

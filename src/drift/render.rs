@@ -30,8 +30,8 @@ pub fn escape(s: &str) -> String {
 
 fn verdict_cell(c: &ColumnResult) -> String {
     match (&c.not_tested, c.drift) {
-        (Some(_), _) => "not tested".into(),
-        (None, true) => "DRIFT".into(),
+        (_, true) => "DRIFT".into(),
+        (Some(_), false) => "not tested".into(),
         (None, false) => "ok".into(),
     }
 }

@@ -97,6 +97,10 @@ pub enum DriftError {
     ColumnMissing { column: String, side: &'static str },
     #[error("{0}")]
     BadOption(String),
+    /// A feed that cannot be compared must not pass as "no drift" (a wrong
+    /// separator reads as one column that matches nothing).
+    #[error("no column of {current} could be compared with the reference: check its separator, header and column names")]
+    NothingComparable { current: String },
 }
 
 /// Role of a column in the model.
@@ -478,7 +482,7 @@ pub fn compare(
         }
         _ => None,
     };
-    Ok(assemble(
+    let report = assemble(
         match reference {
             Reference::Files(_) => "files",
             Reference::Profile(_) => "profile",
@@ -488,7 +492,15 @@ pub fn compare(
         schema,
         opts.drift_share,
         performance,
-    ))
+    );
+    // Nothing actually compared (every column gone, unsupported or empty).
+    if report.columns.iter().all(|c| c.score.is_none()) {
+        let files: Vec<String> = cur.files().map(|p| format!("`{}`", p.display())).collect();
+        return Err(DriftError::NothingComparable {
+            current: files.join(", "),
+        });
+    }
+    Ok(report)
 }
 
 fn validate(opts: &DriftOptions) -> Result<(), DriftError> {
@@ -888,12 +900,25 @@ fn evaluate_performance(
 fn assemble(
     reference_kind: &'static str,
     rows: (u64, u64),
-    columns: Vec<ColumnResult>,
+    mut columns: Vec<ColumnResult>,
     schema: SchemaChanges,
     drift_share: f64,
     performance: Option<Performance>,
 ) -> Report {
-    let tested = columns.iter().filter(|c| c.score.is_some()).count();
+    // A column the model was trained on that is gone or changed type in
+    // today's data has drifted as far as a column can: it counts towards the
+    // share (so the exit code, the record and the promotion gate all see it)
+    // instead of silently leaving the denominator.
+    for c in &mut columns {
+        if schema.missing.contains(&c.column) || schema.retyped.iter().any(|r| r.column == c.column)
+        {
+            c.drift = true;
+        }
+    }
+    let tested = columns
+        .iter()
+        .filter(|c| c.score.is_some() || c.drift)
+        .count();
     let drifted = columns.iter().filter(|c| c.drift).count();
     let share = if tested > 0 {
         drifted as f64 / tested as f64

@@ -781,3 +781,111 @@ max_degradation = 0.05
         "prediction drift is tested like a column: {score}"
     );
 }
+
+#[test]
+fn a_feed_that_cannot_be_compared_is_an_error_and_a_lost_column_is_drift() {
+    let repo = Repo::new();
+    let u = noise(11, 300);
+    csv(
+        &repo,
+        "r.csv",
+        "a,b,c",
+        u.iter().map(|v| format!("{v},{v},{v}")),
+    );
+    // Same data, wrong separator: one column that matches nothing.
+    csv(
+        &repo,
+        "semi.csv",
+        "a;b;c",
+        u.iter().map(|v| format!("{v};{v};{v}")),
+    );
+    let out = repo
+        .mlops(&[
+            "drift",
+            "--reference",
+            "r.csv",
+            "--current",
+            "semi.csv",
+            "--no-record",
+        ])
+        .code(2);
+    assert!(
+        out.stderr.contains("semi.csv") && out.stderr.contains("separator"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(
+        out.stderr
+            .lines()
+            .filter(|l| l.starts_with("error:"))
+            .count(),
+        1
+    );
+
+    // One column unchanged, two gone: 2 of 3 drifted, over the default 0.5 share.
+    csv(&repo, "lost.csv", "a", u.iter().map(|v| format!("{v}")));
+    let report = drift_json(
+        &repo,
+        &[
+            "--reference",
+            "r.csv",
+            "--current",
+            "lost.csv",
+            "--no-record",
+        ],
+        1,
+    );
+    assert_eq!(
+        (
+            report["report"]["drifted"].as_u64(),
+            report["report"]["tested"].as_u64()
+        ),
+        (Some(2), Some(3))
+    );
+    assert_eq!(column(&report, "c")["drift"], true);
+    assert_eq!(column(&report, "a")["drift"], false);
+}
+
+#[test]
+fn an_unwritable_out_path_fails_before_anything_is_recorded() {
+    let repo = Repo::new();
+    let u = noise(5, 100);
+    csv(&repo, "r.csv", "a", u.iter().map(|v| format!("{v}")));
+    let out = repo
+        .mlops(&[
+            "drift",
+            "--reference",
+            "r.csv",
+            "--current",
+            "r.csv",
+            "--out",
+            "no/such/dir/x.html",
+        ])
+        .code(2);
+    assert!(
+        out.stderr.contains("--out no/such/dir/x.html"),
+        "{}",
+        out.stderr
+    );
+    let refs = repo
+        .git(&["for-each-ref", "refs/mlops/monitors"])
+        .ok()
+        .stdout;
+    assert!(refs.is_empty(), "recorded despite the failure: {refs}");
+    // The same run with a writable path is recorded.
+    repo.mlops(&[
+        "drift",
+        "--reference",
+        "r.csv",
+        "--current",
+        "r.csv",
+        "--out",
+        "x.txt",
+    ])
+    .ok();
+    assert!(!repo
+        .git(&["for-each-ref", "refs/mlops/monitors"])
+        .ok()
+        .stdout
+        .is_empty());
+}
