@@ -154,14 +154,9 @@ fn list(g: &Globals, a: ListArgs) -> anyhow::Result<ExitCode> {
     }
     // Runs are recorded when they end; say that others are under way.
     if !a.csv && !g.quiet {
-        let config = crate::config::Config::load(&store.root())?;
-        let active = crate::run::active::list(&store.git_dir(), &config.tracking.summary)?;
-        if !active.is_empty() {
-            eprintln!(
-                "{} run(s) not recorded yet ({} running): `mlops runs active`",
-                active.len(),
-                active.iter().filter(|r| r.status == "running").count()
-            );
+        let (total, running) = crate::run::active::count(&store.git_dir())?;
+        if total > 0 {
+            eprintln!("{total} run(s) not recorded yet ({running} running): `mlops runs active`");
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -56,24 +56,47 @@ pub fn hash_paths(
     paths: &[PathBuf],
     quiet: bool,
 ) -> Result<(scan::Scan, HashReport)> {
-    let root = store.root();
     let abs: Vec<PathBuf> = paths.iter().map(|p| cwd.join(p)).collect();
-    let scanned = scan::scan(&root, &abs).map_err(scan_error)?;
-    let cache_file = cache_path(store);
-    let mut cache = StatCache::load(&cache_file);
+    let scanned = scan::scan(&store.root(), &abs).map_err(scan_error)?;
+    let mut cache = Cache::open(store);
+    let report = hash_scanned(&scanned, &mut cache.cache, quiet)?;
+    cache.save();
+    Ok((scanned, report))
+}
+
+/// The stat cache of a command, loaded once and saved once however many
+/// datasets it hashes.
+struct Cache {
+    file: PathBuf,
+    cache: StatCache,
+}
+
+impl Cache {
+    fn open(store: &Store) -> Cache {
+        let file = cache_path(store);
+        Cache {
+            cache: StatCache::load(&file),
+            file,
+        }
+    }
+
+    fn save(&self) {
+        if self.cache.is_dirty() {
+            if let Some(dir) = self.file.parent() {
+                let _ = std::fs::create_dir_all(dir);
+            }
+            // Best effort: a cache that cannot be saved only costs the next run time.
+            let _ = self.cache.save(&self.file);
+        }
+    }
+}
+
+fn hash_scanned(scanned: &scan::Scan, cache: &mut StatCache, quiet: bool) -> Result<HashReport> {
     let total: u64 = scanned.files.iter().map(|f| f.stamp.size).sum();
     let bar = term::bytes_bar(total, "hashing", quiet);
-    let report =
-        hash::hash_files(&scanned.files, &mut cache, &|n| bar.inc(n)).map_err(hash_error)?;
+    let report = hash::hash_files(&scanned.files, cache, &|n| bar.inc(n)).map_err(hash_error)?;
     bar.finish_and_clear();
-    if cache.is_dirty() {
-        if let Some(dir) = cache_file.parent() {
-            let _ = std::fs::create_dir_all(dir);
-        }
-        // Best effort: a cache that cannot be saved only costs the next run time.
-        let _ = cache.save(&cache_file);
-    }
-    Ok((scanned, report))
+    Ok(report)
 }
 
 /// The name a dataset gets when `--name` is not given: the first path's last
@@ -348,28 +371,22 @@ pub fn status(store: &Store, only: Option<&str>, quiet: bool) -> Result<Vec<Data
             ));
         }
     }
+    let mut cache = Cache::open(store);
     let mut out = Vec::new();
     for (name, pin) in &lock.datasets {
         if only.is_some_and(|n| n != name) {
             continue;
         }
+        // Each pinned path on its own terms: one that is gone or emptied
+        // contributes no files (they show as removed), the others are hashed.
         let existing: Vec<PathBuf> = pin
             .paths
             .iter()
-            .filter(|p| root.join(p).exists())
-            .map(PathBuf::from)
+            .map(|p| root.join(p))
+            .filter(|p| p.exists())
             .collect();
-        let current = if existing.is_empty() {
-            Vec::new()
-        } else {
-            match hash_paths(store, &root, &existing, quiet) {
-                Ok((_, report)) => report.entries,
-                Err(Error::Invalid { message, .. }) if message.starts_with("no files under") => {
-                    Vec::new()
-                }
-                Err(e) => return Err(e),
-            }
-        };
+        let scanned = scan::scan_present(&root, &existing).map_err(scan_error)?;
+        let current = hash_scanned(&scanned, &mut cache.cache, quiet)?.entries;
         // Same root as the pin: clean, without reading the recorded manifest
         // (a large one is megabytes to inflate and parse).
         let diff = if manifest::merkle_root(&current) == pin.root && !current.is_empty() {
@@ -386,6 +403,7 @@ pub fn status(store: &Store, only: Option<&str>, quiet: bool) -> Result<Vec<Data
             clean,
         });
     }
+    cache.save();
     Ok(out)
 }
 

@@ -92,6 +92,17 @@ impl ScanError {
 /// link inside a walked folder is skipped, and named directly it is an error.
 /// Every input must yield at least one file.
 pub fn scan(repo_root: &Path, inputs: &[PathBuf]) -> Result<Scan, ScanError> {
+    scan_with(repo_root, inputs, true)
+}
+
+/// Like [`scan`], but an input that holds no files contributes none instead
+/// of being an error: what `data status` needs, where a pinned folder that
+/// was emptied means its files were removed.
+pub fn scan_present(repo_root: &Path, inputs: &[PathBuf]) -> Result<Scan, ScanError> {
+    scan_with(repo_root, inputs, false)
+}
+
+fn scan_with(repo_root: &Path, inputs: &[PathBuf], require_files: bool) -> Result<Scan, ScanError> {
     let root = fs::canonicalize(repo_root).map_err(|e| match e.kind() {
         io::ErrorKind::NotFound => ScanError::NotFound {
             path: repo_root.display().to_string(),
@@ -107,7 +118,7 @@ pub fn scan(repo_root: &Path, inputs: &[PathBuf]) -> Result<Scan, ScanError> {
                 Found::Skipped(path, reason) => scan.skipped.push((path, reason)),
             }
         }
-        if scan.files.len() == before {
+        if require_files && scan.files.len() == before {
             return Err(ScanError::NoFiles {
                 path: input.display().to_string(),
             });

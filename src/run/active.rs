@@ -56,40 +56,64 @@ pub fn write_marker(work: &Path, marker: &Marker) -> Result<()> {
         .map_err(|e| Error::io("cannot write the run's marker in .git/mlops", e))
 }
 
-/// Every run with a marker, oldest first. Folders without a readable marker
-/// (an older mlops, or a half-created folder) are left out.
+/// Every run with a marker, oldest first, with its metrics so far.
 pub fn list(git_dir: &Path, rules: &BTreeMap<String, SummaryRule>) -> Result<Vec<ActiveRun>> {
+    let mut out: Vec<ActiveRun> = markers(git_dir)?
+        .into_iter()
+        .map(|(folder, marker)| {
+            let mut collected = Collected::default();
+            let _ = collected.read_file(&folder.join("metrics.jsonl"));
+            ActiveRun {
+                status: status_of(&marker),
+                points: collected.history.values().map(|s| s.value.len()).sum(),
+                metrics: collected.summaries(rules),
+                marker,
+                folder,
+            }
+        })
+        .collect();
+    out.sort_by(|a, b| a.marker.started_at.cmp(&b.marker.started_at));
+    Ok(out)
+}
+
+/// How many runs are not recorded yet, and how many of them are running:
+/// markers only, no metrics read (for the hint of `runs list`).
+pub fn count(git_dir: &Path) -> Result<(usize, usize)> {
+    let found = markers(git_dir)?;
+    let running = found
+        .iter()
+        .filter(|(_, m)| status_of(m) == "running")
+        .count();
+    Ok((found.len(), running))
+}
+
+/// The run folders with a readable marker. Folders without one (an older
+/// mlops, or a half-created folder) are left out.
+fn markers(git_dir: &Path) -> Result<Vec<(PathBuf, Marker)>> {
     let dir = runs_dir(git_dir);
     let entries = match std::fs::read_dir(&dir) {
         Ok(e) => e,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
         Err(e) => return Err(Error::io(format!("cannot read `{}`", dir.display()), e)),
     };
-    let mut out = Vec::new();
-    for entry in entries.flatten() {
-        let folder = entry.path();
-        let Some(marker) = std::fs::read(folder.join(MARKER))
-            .ok()
-            .and_then(|b| serde_json::from_slice::<Marker>(&b).ok())
-        else {
-            continue;
-        };
-        let mut collected = Collected::default();
-        let _ = collected.read_file(&folder.join("metrics.jsonl"));
-        out.push(ActiveRun {
-            status: if alive(marker.pid) {
-                "running"
-            } else {
-                "interrupted"
-            },
-            points: collected.history.values().map(|s| s.value.len()).sum(),
-            metrics: collected.summaries(rules),
-            marker,
-            folder,
-        });
+    Ok(entries
+        .flatten()
+        .filter_map(|entry| {
+            let folder = entry.path();
+            let marker = std::fs::read(folder.join(MARKER))
+                .ok()
+                .and_then(|b| serde_json::from_slice::<Marker>(&b).ok())?;
+            Some((folder, marker))
+        })
+        .collect())
+}
+
+fn status_of(marker: &Marker) -> &'static str {
+    if alive(marker.pid) {
+        "running"
+    } else {
+        "interrupted"
     }
-    out.sort_by(|a, b| a.marker.started_at.cmp(&b.marker.started_at));
-    Ok(out)
 }
 
 /// Removes the work folders of interrupted runs; returns their ids.

@@ -490,3 +490,21 @@ fn concurrent_adds_of_different_datasets_all_land_in_the_lock() {
         assert!(lock.contains(&format!("[datasets.d{i}]")), "{lock}");
     }
 }
+
+#[test]
+fn status_of_a_dataset_with_several_paths_when_one_folder_is_emptied() {
+    let repo = Repo::new();
+    repo.write("p/a.txt", "a\n");
+    repo.write("q/b.txt", "b\n");
+    repo.mlops(&["data", "add", "p", "q", "--name", "pq"]).ok();
+    std::fs::remove_file(repo.path.join("q/b.txt")).unwrap();
+    let json = repo.mlops(&["data", "status", "--json"]).code(1).json();
+    let removed: Vec<&str> = json[0]["removed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().or_else(|| v["path"].as_str()).unwrap())
+        .collect();
+    assert_eq!(removed, ["q/b.txt"], "{json}");
+    assert!(json[0]["modified"].as_array().unwrap().is_empty());
+}
