@@ -283,10 +283,22 @@ impl GitDb {
             name: full,
             deref: false,
         };
-        match self.repo.edit_reference(edit) {
-            Ok(_) => Ok(Swap::Done),
-            Err(e) if e.is_conflict() || e.can_retry() => Ok(Swap::Lost),
-            Err(e) => {
+        let e = match self.repo.edit_reference(edit) {
+            Ok(_) => return Ok(Swap::Done),
+            Err(e) => e,
+        };
+        if let Some(lock) = self.stale_lock(name) {
+            return Err(Error::invalid_with_hint(
+                format!(
+                    "`{}` is left over from a writer that stopped",
+                    lock.display()
+                ),
+                "if no mlops or git process is running, delete that file",
+            ));
+        }
+        match e {
+            e if e.is_conflict() || e.can_retry() => Ok(Swap::Lost),
+            e => {
                 // A lost race can also surface as a lock or mismatch error that
                 // gix does not classify; the caller re-reads the tip and decides.
                 let text = format!("{e:#}");
@@ -297,6 +309,29 @@ impl GitDb {
                 }
             }
         }
+    }
+}
+
+/// A ref lock older than this is not a writer at work (one holds it for
+/// milliseconds) but one that died: waiting out the retry deadline for it
+/// would only hang every writer of the entity for a minute.
+const STALE_LOCK: std::time::Duration = std::time::Duration::from_secs(10);
+
+impl GitDb {
+    fn stale_lock(&self, refname: &str) -> Option<std::path::PathBuf> {
+        let git_dir = self.git_dir();
+        [
+            git_dir.join(format!("{refname}.lock")),
+            git_dir.join("packed-refs.lock"),
+        ]
+        .into_iter()
+        .find(|lock| {
+            std::fs::metadata(lock)
+                .and_then(|m| m.modified())
+                .ok()
+                .and_then(|t| t.elapsed().ok())
+                .is_some_and(|age| age > STALE_LOCK)
+        })
     }
 }
 

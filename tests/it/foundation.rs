@@ -646,3 +646,28 @@ fn verify_reports_a_crafted_record_with_a_malformed_prev_instead_of_crashing() {
         out.stdout
     );
 }
+
+#[test]
+fn a_lock_left_by_a_dead_writer_is_named_at_once_not_waited_out() {
+    let repo = Repo::new();
+    repo.mlops(&["note", "model/z", "-m", "a"]).ok();
+    let lock = repo.path.join(".git/refs/mlops/models/z.lock");
+    std::fs::write(&lock, "").unwrap();
+    let old = std::time::SystemTime::now() - std::time::Duration::from_secs(120);
+    std::fs::File::options()
+        .write(true)
+        .open(&lock)
+        .unwrap()
+        .set_modified(old)
+        .unwrap();
+    let started = std::time::Instant::now();
+    let out = repo.mlops(&["note", "model/z", "-m", "b"]).code(2);
+    assert!(started.elapsed() < std::time::Duration::from_secs(10));
+    assert!(
+        out.stderr.contains("z.lock") && out.stderr.contains("hint: if no mlops"),
+        "{}",
+        out.stderr
+    );
+    std::fs::remove_file(&lock).unwrap();
+    repo.mlops(&["note", "model/z", "-m", "b"]).ok();
+}
