@@ -179,28 +179,20 @@ pub fn add(
     rel_paths.dedup();
     let entries = report.entries.clone();
     let root_hash = manifest::merkle_root(&entries);
-    let mut warnings: Vec<String> = scanned
+    // What the scan left out is part of the version (paths relative to the
+    // repository); problems met while profiling are this machine's, only shown.
+    let skipped: Vec<String> = scanned
         .skipped
         .iter()
         .map(|(p, why)| format!("skipped `{p}`: {why}"))
         .collect();
+    let mut warnings = skipped.clone();
 
     let history = store.history(&entity)?;
     let versions = version::versions(&history)?;
     if let Some(latest) = versions.last() {
         if latest.body.root == root_hash && latest.body.paths == rel_paths {
-            pin(store, &name, latest)?;
-            return Ok(AddOutcome {
-                name,
-                id: latest.record.id().to_string(),
-                unchanged: true,
-                version: latest.body.clone(),
-                hashed_files: report.hashed_files,
-                hashed_bytes: report.hashed_bytes,
-                cached_files: report.cached_files,
-                seconds: started.elapsed().as_secs_f64(),
-                warnings,
-            });
+            return unchanged(store, name, latest.clone(), &report, started, warnings);
         }
     }
     // Profiles: reuse the previous version's for files whose bytes did not change.
@@ -288,10 +280,30 @@ pub fn add(
             .collect(),
         profiles_blob,
         source,
-        skipped: warnings.clone(),
+        skipped,
     };
     let draft = draft.with_body(&body)?;
-    let record = store.append(&entity, |_| Ok(draft.clone()))?;
+    // Another `data add` of the same files may have landed since the history
+    // was read: the unchanged check is repeated on the tip being extended,
+    // so concurrent adds record one version, not one each.
+    let seen = history.tip;
+    let concurrent: std::cell::RefCell<Option<Version>> = Default::default();
+    let appended = store.append(&entity, |tip| {
+        if tip.commit != seen {
+            let history = tip.history()?;
+            if let Some(latest) = version::versions(&history)?.pop() {
+                if latest.body.root == body.root && latest.body.paths == body.paths {
+                    *concurrent.borrow_mut() = Some(latest);
+                    return Err(Error::Refused("recorded by a concurrent writer".into()));
+                }
+            }
+        }
+        Ok(draft.clone())
+    });
+    if let Some(latest) = concurrent.into_inner() {
+        return unchanged(store, name, latest, &report, started, warnings);
+    }
+    let record = appended?;
     let v = Version {
         record: record.clone(),
         body: body.clone(),
@@ -302,6 +314,29 @@ pub fn add(
         id: record.id().to_string(),
         unchanged: false,
         version: body,
+        hashed_files: report.hashed_files,
+        hashed_bytes: report.hashed_bytes,
+        cached_files: report.cached_files,
+        seconds: started.elapsed().as_secs_f64(),
+        warnings,
+    })
+}
+
+/// The files are already the latest version: pin it, record nothing.
+fn unchanged(
+    store: &Store,
+    name: String,
+    latest: Version,
+    report: &HashReport,
+    started: Instant,
+    warnings: Vec<String>,
+) -> Result<AddOutcome> {
+    pin(store, &name, &latest)?;
+    Ok(AddOutcome {
+        name,
+        id: latest.record.id().to_string(),
+        unchanged: true,
+        version: latest.body,
         hashed_files: report.hashed_files,
         hashed_bytes: report.hashed_bytes,
         cached_files: report.cached_files,

@@ -508,3 +508,21 @@ fn status_of_a_dataset_with_several_paths_when_one_folder_is_emptied() {
     assert_eq!(removed, ["q/b.txt"], "{json}");
     assert!(json[0]["modified"].as_array().unwrap().is_empty());
 }
+
+#[test]
+fn concurrent_adds_of_the_same_files_record_one_version() {
+    let repo = Repo::new();
+    repo.write("same/f.txt", "same bytes\n");
+    let children: Vec<_> = (0..6)
+        .map(|_| {
+            let mut c = repo.mlops_cmd(&["data", "add", "same", "--name", "same"]);
+            c.stdout(std::process::Stdio::null());
+            c.spawn().unwrap()
+        })
+        .collect();
+    for c in children {
+        assert!(c.wait_with_output().unwrap().status.success());
+    }
+    let log = repo.mlops(&["log", "dataset/same", "--json"]).ok().json();
+    assert_eq!(log.as_array().unwrap().len(), 1, "{log}");
+}
