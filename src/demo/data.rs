@@ -7,8 +7,8 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
 pub const HEADER: &str = "age,income,debt_ratio,credit_lines,region,employment,default";
-const REGIONS: [&str; 4] = ["north", "south", "east", "west"];
-const EMPLOYMENT: [&str; 3] = ["employed", "self-employed", "unemployed"];
+pub const REGIONS: [&str; 4] = ["north", "south", "east", "west"];
+pub const EMPLOYMENT: [&str; 3] = ["employed", "self-employed", "unemployed"];
 
 /// A standard normal draw (Box–Muller), to avoid a distributions dependency.
 fn normal(rng: &mut StdRng) -> f64 {

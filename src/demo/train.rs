@@ -11,8 +11,7 @@ use serde::Serialize;
 use crate::drift::load::{Cell, Dtype, Table};
 use crate::error::{Error, Result};
 
-const REGIONS: [&str; 4] = ["north", "south", "east", "west"];
-const EMPLOYMENT: [&str; 3] = ["employed", "self-employed", "unemployed"];
+use super::data::{EMPLOYMENT, REGIONS};
 
 pub struct TrainConfig {
     pub lr: f64,
@@ -125,37 +124,6 @@ fn log_loss(w: &[f64], b: f64, x: &[Vec<f64>], y: &[f64]) -> f64 {
         / x.len().max(1) as f64
 }
 
-/// Area under the ROC curve by ranks (ties averaged).
-pub fn auc(scores: &[f64], labels: &[f64]) -> f64 {
-    let mut idx: Vec<usize> = (0..scores.len()).collect();
-    idx.sort_by(|&a, &b| scores[a].total_cmp(&scores[b]));
-    let mut ranks = vec![0.0; scores.len()];
-    let mut i = 0;
-    while i < idx.len() {
-        let mut j = i;
-        while j + 1 < idx.len() && scores[idx[j + 1]] == scores[idx[i]] {
-            j += 1;
-        }
-        let r = (i + j) as f64 / 2.0 + 1.0;
-        for k in i..=j {
-            ranks[idx[k]] = r;
-        }
-        i = j + 1;
-    }
-    let pos = labels.iter().filter(|l| **l > 0.5).count() as f64;
-    let neg = labels.len() as f64 - pos;
-    if pos == 0.0 || neg == 0.0 {
-        return 0.5;
-    }
-    let sum: f64 = ranks
-        .iter()
-        .zip(labels)
-        .filter(|(_, l)| **l > 0.5)
-        .map(|(r, _)| r)
-        .sum();
-    (sum - pos * (pos + 1.0) / 2.0) / (pos * neg)
-}
-
 fn evaluate(w: &[f64], b: f64, x: &[Vec<f64>], y: &[f64]) -> (f64, f64, f64) {
     let scores: Vec<f64> = x.iter().map(|xi| predict(w, b, xi)).collect();
     let acc = scores
@@ -164,7 +132,9 @@ fn evaluate(w: &[f64], b: f64, x: &[Vec<f64>], y: &[f64]) -> (f64, f64, f64) {
         .filter(|(p, l)| (**p >= 0.5) == (**l > 0.5))
         .count() as f64
         / y.len().max(1) as f64;
-    (log_loss(w, b, x, y), acc, auc(&scores, y))
+    let truth: Vec<bool> = y.iter().map(|l| *l > 0.5).collect();
+    let auc = crate::drift::performance::auc(&scores, &truth).unwrap_or(0.5);
+    (log_loss(w, b, x, y), acc, auc)
 }
 
 /// Trains, appending one metrics line per epoch to `metrics` when given.

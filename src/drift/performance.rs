@@ -163,7 +163,7 @@ fn positive_label<'a>(
 }
 
 /// ROC AUC by the rank-sum formula with average ranks for ties (sklearn's value).
-fn auc(scores: &[f64], truth: &[bool]) -> Option<f64> {
+pub(crate) fn auc(scores: &[f64], truth: &[bool]) -> Option<f64> {
     let n_pos = truth.iter().filter(|&&t| t).count() as f64;
     let n_neg = truth.len() as f64 - n_pos;
     if n_pos == 0.0 || n_neg == 0.0 {

@@ -70,10 +70,12 @@ pub fn rows(h: &crate::store::History) -> Vec<HistoryRow> {
                 id: r.id().to_string(),
                 created_at: r.created_at().to_string(),
                 actor: r.actor().to_string(),
+                // A report that does not say is not a pass (the promotion
+                // gate reads this too).
                 dataset_drift: v
                     .get("dataset_drift")
                     .and_then(Value::as_bool)
-                    .unwrap_or(false),
+                    .unwrap_or(true),
                 share: v.get("share").and_then(Value::as_f64).unwrap_or(0.0),
                 drifted: v.get("drifted").and_then(Value::as_u64).unwrap_or(0),
                 tested: v.get("tested").and_then(Value::as_u64).unwrap_or(0),

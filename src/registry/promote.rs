@@ -62,13 +62,12 @@ pub fn existing_state(model: &str, history: &crate::store::History) -> Result<Mo
 pub fn drift_status(store: &Store, monitor: &str) -> Result<Option<DriftStatus>> {
     let entity = Entity::new(EntityKind::Monitor, monitor)?;
     let history = store.history(&entity)?;
-    Ok(history.of_kind("drift-report").last().map(|r| DriftStatus {
-        drifted: r
-            .field("dataset_drift")
-            .and_then(|v| v.as_bool())
-            .unwrap_or(true),
-        created_at: r.created_at().to_string(),
-    }))
+    Ok(crate::monitor::history::rows(&history)
+        .pop()
+        .map(|r| DriftStatus {
+            drifted: r.dataset_drift,
+            created_at: r.created_at,
+        }))
 }
 
 fn approvals(who: &[String]) -> Vec<Approval> {
@@ -158,6 +157,11 @@ pub fn promote(store: &Store, config: &Config, opts: &PromoteOptions) -> Result<
     }
     let actor = store.identity()?;
     let entity = Entity::new(EntityKind::Model, &opts.model)?;
+    // What does not depend on the model's state is taken once, not again
+    // on every compare-and-swap retry.
+    let code_commit = gitcli::try_output(&store.root(), &["rev-parse", "--verify", "-q", "HEAD"]);
+    let ci = ci::detect();
+    let approvals = approvals(&opts.approved_by);
     let mut last: Option<Evaluation> = None;
     let result = store.append(&entity, |tip| {
         let state = existing_state(&opts.model, &tip.history()?)?;
@@ -183,14 +187,11 @@ pub fn promote(store: &Store, config: &Config, opts: &PromoteOptions) -> Result<
                 "overridden".into()
             },
             gates: eval.gates.clone(),
-            approvals: approvals(&opts.approved_by),
+            approvals: approvals.clone(),
             reason: opts.reason.clone(),
             is_override: !eval.pass,
-            code_commit: gitcli::try_output(
-                &store.root(),
-                &["rev-parse", "--verify", "-q", "HEAD"],
-            ),
-            ci: ci::detect(),
+            code_commit: code_commit.clone(),
+            ci: ci.clone(),
             inventory: Inventory::from_config(config.model(&opts.model)),
         };
         let summary = format!(
@@ -210,13 +211,14 @@ pub fn promote(store: &Store, config: &Config, opts: &PromoteOptions) -> Result<
         );
         Draft::new(PROMOTION, SCHEMA, summary).with_body(&body)
     });
-    match result {
-        Ok(record) => Ok(Outcome::Recorded(last.expect("evaluated"), record)),
-        Err(Error::Refused(why)) if why == "already in stage" => {
-            Ok(Outcome::AlreadyThere(last.expect("evaluated")))
+    match (result, last) {
+        (Ok(record), Some(eval)) => Ok(Outcome::Recorded(eval, record)),
+        (Err(Error::Refused(_)), Some(eval)) if eval.candidate.stages.contains(&opts.stage) => {
+            Ok(Outcome::AlreadyThere(eval))
         }
-        Err(Error::Refused(_)) => Ok(Outcome::Refused(last.expect("evaluated"))),
-        Err(e) => Err(e),
+        (Err(Error::Refused(_)), Some(eval)) => Ok(Outcome::Refused(eval)),
+        (Err(e), _) => Err(e),
+        (Ok(_), None) => unreachable!("a promotion is recorded only after its evaluation"),
     }
 }
 

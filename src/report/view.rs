@@ -423,10 +423,14 @@ fn compare(state: &ModelState, v: &VersionInfo, stage_order: &[String]) -> Optio
 fn monitors_of(store: &Store, config: &Config, model: &str) -> Result<Vec<MonitorView>> {
     let mut out = Vec::new();
     for entity in store.entities(Some(EntityKind::Monitor))? {
-        let configured = config
+        let assigned = config
             .monitors
             .get(&entity.name)
-            .is_some_and(|m| m.model.as_deref() == Some(model));
+            .and_then(|m| m.model.as_deref());
+        if assigned.is_some_and(|m| m != model) {
+            continue; // another model's monitor: its history is not read
+        }
+        let configured = assigned == Some(model);
         let history = match store.history(&entity) {
             Ok(h) => h,
             Err(e) => {
