@@ -25,16 +25,8 @@ fn run(dir: &Path, args: &[&str]) -> Result<Output> {
 
 /// Runs git and returns its trimmed stdout, or an error with its stderr.
 pub fn output(dir: &Path, args: &[&str]) -> Result<String> {
-    let out = run(dir, args)?;
-    if out.status.success() {
-        Ok(String::from_utf8_lossy(&out.stdout).trim_end().to_string())
-    } else {
-        Err(Error::Git(format!(
-            "`git {}` failed: {}",
-            args.join(" "),
-            String::from_utf8_lossy(&out.stderr).trim()
-        )))
-    }
+    let out = output_bytes(dir, args)?;
+    Ok(String::from_utf8_lossy(&out).trim_end().to_string())
 }
 
 /// Like [`output`], but `None` when git says no (no HEAD yet, no remote...).

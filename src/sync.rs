@@ -174,14 +174,17 @@ pub fn sync(store: &Store, remote: &str, push: bool) -> Result<SyncReport> {
         return Ok(report);
     }
     let spec = format!("{REF_ROOT}*:{REF_ROOT}*");
-    for attempt in 0..3 {
-        match gitcli::output(&root, &["push", "--porcelain", "--quiet", remote, &spec]) {
+    let mut attempt = 0;
+    loop {
+        match gitcli::output(&root, &["push", "--quiet", remote, &spec]) {
             Ok(_) => {
                 report.pushed = true;
                 return Ok(report);
             }
-            Err(e) if attempt < 2 => {
-                let _ = e;
+            // Only a rejection (the remote moved a ref meanwhile) is worth
+            // pulling and merging again; auth or network failures are not.
+            Err(Error::Git(e)) if attempt < 2 && e.contains("failed to push some refs") => {
+                attempt += 1;
                 let again = pull(store, remote)?;
                 report.merged.extend(again.merged);
                 report.fast_forwarded.extend(again.fast_forwarded);
@@ -190,5 +193,4 @@ pub fn sync(store: &Store, remote: &str, push: bool) -> Result<SyncReport> {
             Err(e) => return Err(e),
         }
     }
-    Ok(report)
 }
