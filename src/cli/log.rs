@@ -31,9 +31,7 @@ pub fn run(g: &Globals, args: Args) -> anyhow::Result<ExitCode> {
         None => None,
     };
     if let Some(e) = &entity {
-        if !store.exists(e)? {
-            return Err(crate::Error::NotFound(format!("`{e}`")).into());
-        }
+        store.require(e)?;
     }
     let events = crate::log::events(&store, entity.as_ref(), kind, args.limit)?;
     if g.json {

@@ -15,9 +15,7 @@ pub fn run(g: &Globals, a: Args) -> anyhow::Result<ExitCode> {
     let store = g.store()?;
     let only = a.entity.as_deref().map(Entity::parse).transpose()?;
     if let Some(e) = &only {
-        if !store.exists(e)? {
-            return Err(crate::Error::NotFound(format!("`{e}`")).into());
-        }
+        store.require(e)?;
     }
     let v = crate::verify::verify(&store, only.as_ref())?;
     if g.json {

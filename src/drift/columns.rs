@@ -47,14 +47,6 @@ pub fn classify(dtype: &Dtype, count: usize, distinct: usize) -> ColumnKind {
     }
 }
 
-/// Distinct values of a slice of numbers (NaN-free).
-pub fn distinct_f64(values: &[f64]) -> usize {
-    let mut bits: Vec<u64> = values.iter().map(|v| (v + 0.0).to_bits()).collect();
-    bits.sort_unstable();
-    bits.dedup();
-    bits.len()
-}
-
 /// Sort numbers in the order of [`f64::total_cmp`] (the same result as
 /// `v.sort_unstable_by(f64::total_cmp)`: equal keys are bit-identical values) with an LSD radix
 /// sort over the order-preserving bit pattern: six passes of 11 bits, a pass skipped when every

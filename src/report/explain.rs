@@ -7,7 +7,7 @@
 
 use std::path::Path;
 
-use polars::prelude::*;
+use crate::drift::load::{Cell, Dtype, Table};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
@@ -55,7 +55,7 @@ pub fn read(path: &Path, shown: &str, artifacts: &[Artifact]) -> Result<Explaina
     };
     let (measure, mut pairs) = match path.extension().and_then(|e| e.to_str()) {
         Some("json") => ("importance".to_string(), from_json(&bytes).map_err(bad)?),
-        _ => from_csv(path).map_err(bad)?,
+        _ => from_table(path).map_err(bad)?,
     };
     if pairs.is_empty() {
         return Err(bad("no features".into()));
@@ -121,50 +121,42 @@ fn from_json(bytes: &[u8]) -> std::result::Result<Vec<(String, f64)>, String> {
     }
 }
 
-fn from_csv(path: &Path) -> std::result::Result<(String, Vec<(String, f64)>), String> {
-    let frame = PlRefPath::try_from_path(path)
-        .and_then(|p| {
-            LazyCsvReader::new(p)
-                .with_glob(false)
-                .with_has_header(true)
-                .finish()
-        })
-        .and_then(|lf| lf.collect())
-        .map_err(|e| e.to_string().lines().next().unwrap_or("").to_string())?;
-    let columns = frame.columns();
-    let named = |name: &str| columns.iter().find(|c| c.name().as_str() == name);
+/// A table (CSV, or Parquet/NDJSON) read through the one module that talks
+/// to polars: a text column naming the features (`feature` by name first)
+/// and a numeric column with the importances.
+fn from_table(path: &Path) -> std::result::Result<(String, Vec<(String, f64)>), String> {
+    let table = Table::open(&[path.to_path_buf()]).map_err(|e| e.to_string())?;
+    let schema = table.schema();
+    let named = |name: &str| schema.iter().find(|(n, _)| n == name);
     let feature = match named("feature") {
-        Some(c) if c.dtype() == &DataType::String => c,
+        Some(c) if c.1 == Dtype::Str => c,
         Some(_) => return Err("column `feature` is not text".into()),
-        None => columns
+        None => schema
             .iter()
-            .find(|c| c.dtype() == &DataType::String)
+            .find(|(_, d)| *d == Dtype::Str)
             .ok_or("no text column naming the features")?,
     };
     // A preferred column that is there but not numeric is an error, not a
     // reason to fall back to whatever number comes next (a rank, a count).
     let value = match VALUE_COLUMNS.iter().find_map(|name| named(name)) {
-        Some(c) if c.dtype().is_primitive_numeric() => c,
-        Some(c) => return Err(format!("column `{}` is not numeric", c.name())),
-        None => columns
+        Some(c) if c.1.is_numeric() => c,
+        Some(c) => return Err(format!("column `{}` is not numeric", c.0)),
+        None => schema
             .iter()
-            .find(|c| c.dtype().is_primitive_numeric())
+            .find(|(_, d)| d.is_numeric())
             .ok_or("no numeric column with the importances")?,
     };
-    let names = feature.str().map_err(|e| e.to_string())?;
-    let values = value.cast(&DataType::Float64).map_err(|e| e.to_string())?;
-    let values = values.f64().map_err(|e| e.to_string())?;
-    let mut out = Vec::with_capacity(frame.height());
-    for (i, (name, v)) in names.iter().zip(values.iter()).enumerate() {
-        let (Some(name), Some(v)) = (name, v) else {
-            return Err(format!("row {} has an empty cell", i + 2));
-        };
-        if !v.is_finite() {
-            return Err(format!("row {} (`{name}`) is not a finite number", i + 2));
+    let rows = table
+        .read_rows(&[feature.clone(), value.clone()])
+        .map_err(|e| e.to_string())?;
+    let mut out = Vec::with_capacity(rows[0].len());
+    for (i, (name, v)) in rows[0].iter().zip(&rows[1]).enumerate() {
+        match (name, v) {
+            (Some(Cell::Text(name)), Some(Cell::Num(v))) => out.push((name.clone(), *v)),
+            _ => return Err(format!("row {} has an empty or non-finite cell", i + 2)),
         }
-        out.push((name.to_string(), v));
     }
-    Ok((value.name().to_string(), out))
+    Ok((value.0.clone(), out))
 }
 
 #[cfg(test)]

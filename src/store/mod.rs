@@ -130,11 +130,7 @@ impl Tip<'_> {
     /// The whole history at this tip (only read when a writer needs it, e.g.
     /// to re-check promotion gates against the state it is about to extend).
     pub fn history(&self) -> Result<History> {
-        self.store.history_at(&self.entity, self.commit)
-    }
-
-    pub fn exists(&self) -> bool {
-        self.commit.is_some()
+        self.store.history_at(self.commit)
     }
 }
 
@@ -147,10 +143,6 @@ pub struct History {
 }
 
 impl History {
-    pub fn latest(&self) -> Option<&Record> {
-        self.records.last()
-    }
-
     pub fn is_empty(&self) -> bool {
         self.records.is_empty()
     }
@@ -249,13 +241,21 @@ impl Store {
         Ok(self.db.read_ref(&entity.refname())?.is_some())
     }
 
+    /// An entity named on the command line must exist (`log`, `verify`).
+    pub fn require(&self, entity: &Entity) -> Result<()> {
+        match self.exists(entity)? {
+            true => Ok(()),
+            false => Err(Error::NotFound(format!("`{entity}`"))),
+        }
+    }
+
     /// The entity's history, oldest first; an unknown entity has an empty one.
     pub fn history(&self, entity: &Entity) -> Result<History> {
         let tip = self.db.read_ref(&entity.refname())?;
-        self.history_at(entity, tip)
+        self.history_at(tip)
     }
 
-    fn history_at(&self, _entity: &Entity, tip: Option<ObjectId>) -> Result<History> {
+    fn history_at(&self, tip: Option<ObjectId>) -> Result<History> {
         let Some(commit) = tip else {
             return Ok(History::default());
         };
