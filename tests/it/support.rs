@@ -51,9 +51,14 @@ impl Out {
 }
 
 pub fn capture(mut cmd: Command) -> Out {
+    use std::os::unix::process::ExitStatusExt;
     let out = cmd.output().expect("the command runs");
     Out {
-        code: out.status.code().unwrap_or(-1),
+        // Killed by a signal: 128 + its number, as a shell reports it.
+        code: out
+            .status
+            .code()
+            .unwrap_or_else(|| 128 + out.status.signal().unwrap_or(0)),
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
         stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
     }

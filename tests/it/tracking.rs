@@ -804,9 +804,11 @@ fn the_python_example_helper_reports_metrics() {
 
 #[test]
 fn active_runs_show_live_metrics_and_an_interrupted_run_is_not_lost() {
-    use std::os::unix::process::CommandExt;
     let repo = Repo::new();
     let marker = repo.path.join("started");
+    // The command writes its pid (`exec` keeps it for `sleep`), so the test
+    // can stop exactly the two processes it started: no group-wide signal
+    // that could reach another test's processes.
     let mut cmd = repo.mlops_cmd(&[
         "track",
         "--name",
@@ -815,13 +817,11 @@ fn active_runs_show_live_metrics_and_an_interrupted_run_is_not_lost() {
         "sh",
         "-c",
         &format!(
-            "echo '{{\"step\": 7, \"loss\": 0.25}}' >> \"$MLOPS_METRICS\"; touch {}; exec sleep 30",
+            "echo '{{\"step\": 7, \"loss\": 0.25}}' >> \"$MLOPS_METRICS\"; echo $$ > {}.tmp; mv {0}.tmp {0}; exec sleep 30",
             marker.display()
         ),
     ]);
-    // Its own process group, so the test can kill mlops and the command at once.
-    cmd.process_group(0)
-        .stdout(std::process::Stdio::null())
+    cmd.stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null());
     let mut child = cmd.spawn().unwrap();
     let deadline = Instant::now() + Duration::from_secs(20);
@@ -832,6 +832,11 @@ fn active_runs_show_live_metrics_and_an_interrupted_run_is_not_lost() {
         );
         std::thread::sleep(Duration::from_millis(20));
     }
+    let sleeper: i32 = std::fs::read_to_string(&marker)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
     let active = |repo: &Repo| repo.mlops(&["runs", "active", "--json"]).ok().json();
     let live = active(&repo);
     let run = &live["runs"][0];
@@ -851,9 +856,13 @@ fn active_runs_show_live_metrics_and_an_interrupted_run_is_not_lost() {
 
     // mlops itself is killed outright: no record, but not silently lost.
     unsafe {
-        libc::kill(-(child.id() as i32), libc::SIGKILL);
+        libc::kill(child.id() as i32, libc::SIGKILL);
     }
     child.wait().unwrap();
+    // Orphaned but alive (its pid cannot have been reused): stop it too.
+    unsafe {
+        libc::kill(sleeper, libc::SIGKILL);
+    }
     let after = active(&repo);
     assert_eq!(after["runs"][0]["status"], "interrupted");
     assert_eq!(after["runs"][0]["metrics"]["loss"]["last"], 0.25);
