@@ -11,7 +11,7 @@
 use std::path::Path;
 use std::process::{Command, ExitStatus};
 use std::sync::atomic::{AtomicI32, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
 use signal_hook::iterator::exfiltrator::WithOrigin;
@@ -58,18 +58,26 @@ pub fn run(argv: &[String], dir: &Path, env: &[(&str, String)]) -> Result<Finish
     let pid = child.id() as libc::pid_t;
     let received = Arc::new(AtomicI32::new(0));
     let seen = Arc::clone(&received);
+    // Set once the child has exited, under the lock the forwarder signals
+    // under: the child is reaped only after that, so a signal can never
+    // reach another process that was given its pid.
+    let exited = Arc::new(Mutex::new(false));
+    let gate = Arc::clone(&exited);
     let forwarder = std::thread::spawn(move || {
         for info in &mut signals {
             seen.store(info.signal, Ordering::SeqCst);
             let from_terminal = matches!(info.cause, Cause::Kernel);
-            if !from_terminal {
-                // SAFETY: kill(2) with a pid we spawned and a valid signal number.
+            let exited = gate.lock().unwrap_or_else(|p| p.into_inner());
+            if !from_terminal && !*exited {
+                // SAFETY: kill(2) with the pid of our child, not yet reaped.
                 unsafe {
                     libc::kill(pid, info.signal);
                 }
             }
         }
     });
+    wait_without_reaping(pid).map_err(|e| Error::io(format!("cannot wait for `{program}`"), e))?;
+    *exited.lock().unwrap_or_else(|p| p.into_inner()) = true;
     let status = child
         .wait()
         .map_err(|e| Error::io(format!("cannot wait for `{program}`"), e))?;
@@ -80,4 +88,28 @@ pub fn run(argv: &[String], dir: &Path, env: &[(&str, String)]) -> Result<Finish
         status,
         received: (sig != 0).then_some(sig),
     })
+}
+
+/// Blocks until the child has exited but leaves it a zombie (`WNOWAIT`), so
+/// its pid stays reserved until `Child::wait` reaps it.
+fn wait_without_reaping(pid: libc::pid_t) -> std::io::Result<()> {
+    loop {
+        // SAFETY: waitid(2) on our own child with a zeroed siginfo to fill.
+        let rc = unsafe {
+            let mut info: libc::siginfo_t = std::mem::zeroed();
+            libc::waitid(
+                libc::P_PID,
+                pid as libc::id_t,
+                &mut info,
+                libc::WEXITED | libc::WNOWAIT,
+            )
+        };
+        if rc == 0 {
+            return Ok(());
+        }
+        let err = std::io::Error::last_os_error();
+        if err.kind() != std::io::ErrorKind::Interrupted {
+            return Err(err);
+        }
+    }
 }
