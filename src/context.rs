@@ -41,3 +41,17 @@ pub fn vars() -> Vec<(String, String)> {
 pub fn tool_version() -> String {
     format!("mlops {}", env!("CARGO_PKG_VERSION"))
 }
+
+/// A test hook named in `MLOPS_TEST_HOOKS` (comma-separated `name` or
+/// `name=value`), with its value. Tests use them to force the interleavings
+/// that volume alone hits once in thousands of runs (a pause between reading a
+/// tip and swapping it, a writer killed while it holds a ref lock); nothing
+/// else sets the variable.
+pub fn test_hook(name: &str) -> Option<String> {
+    let hooks = var("MLOPS_TEST_HOOKS")?;
+    hooks.split(',').find_map(|h| match h.split_once('=') {
+        Some((n, v)) if n.trim() == name => Some(v.trim().to_string()),
+        None if h.trim() == name => Some(String::new()),
+        _ => None,
+    })
+}

@@ -37,10 +37,6 @@ pub enum Error {
         hint: Option<String>,
     },
 
-    /// A check said no (gates failed): exit code 1, not 2.
-    #[error("{0}")]
-    Refused(String),
-
     #[error("git: {0}")]
     Git(String),
 

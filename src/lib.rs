@@ -5,6 +5,7 @@
 //!
 //! The library does the work; `cli` only parses arguments and prints results.
 
+pub mod checkpoint;
 pub mod cli;
 pub mod config;
 pub mod context;

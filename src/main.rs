@@ -5,13 +5,9 @@
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    // Like other Unix filters (`mlops runs list | head`): a closed pipe ends
-    // the process quietly instead of panicking on the next `println!`.
-    #[cfg(unix)]
-    // SAFETY: restoring a signal's default disposition before any thread starts.
-    unsafe {
-        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
-    }
+    // SIGPIPE stays ignored (Rust's default): a closed stdout is handled
+    // where output is written (`mlops::term::write_stdout`), and a signal can
+    // no longer kill the process between a finished command and its record.
     match mlops::cli::run() {
         Ok(code) => code,
         Err(err) => {

@@ -18,9 +18,8 @@ pub fn add(store: &Store, entity: &Entity, text: &str) -> Result<Record> {
         ));
     }
     let first = text.lines().next().unwrap_or_default();
-    store.append(entity, |_| {
-        Ok(Draft::new(KIND, 1, format!("note: {first}"))
-            .set("entity", entity.to_string())
-            .set("text", text))
-    })
+    let draft = Draft::new(KIND, 1, format!("note: {first}"))
+        .set("entity", entity.to_string())
+        .set("text", text);
+    store.append_draft(entity, &draft)
 }

@@ -17,7 +17,7 @@ use crate::error::{Error, Result};
 pub const ID_PREFIX: &str = "sha256:";
 
 /// Fields every record carries; a body may not set them itself.
-pub const ENVELOPE_FIELDS: [&str; 7] = [
+pub const ENVELOPE_FIELDS: [&str; 8] = [
     "kind",
     "schema",
     "created_at",
@@ -25,6 +25,7 @@ pub const ENVELOPE_FIELDS: [&str; 7] = [
     "tool",
     "prev",
     "summary",
+    "clock",
 ];
 
 /// `sha256:<hex>` of some bytes: the id scheme for records and attachments.
@@ -184,6 +185,9 @@ pub struct Envelope<'a> {
     pub actor: &'a str,
     pub tool: &'a str,
     pub prev: Option<&'a str>,
+    /// The clock's reading when it was behind the previous record's time and
+    /// `created_at` was held at that time instead (see `Store::append`).
+    pub clock: Option<&'a str>,
 }
 
 impl Draft {
@@ -237,6 +241,9 @@ impl Draft {
         obj.insert("tool".into(), env.tool.into());
         if let Some(prev) = env.prev {
             obj.insert("prev".into(), prev.into());
+        }
+        if let Some(clock) = env.clock {
+            obj.insert("clock".into(), clock.into());
         }
         Record::from_value(Value::Object(obj))
     }
@@ -292,6 +299,7 @@ mod tests {
                 actor: "Alice <a@x>",
                 tool: "mlops test",
                 prev: None,
+                clock: None,
             })
             .unwrap();
         assert_eq!(r.actor(), "Alice <a@x>");

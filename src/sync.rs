@@ -3,26 +3,25 @@
 //! `git fetch` / `git push`; what git cannot do is merge two chains of the
 //! same entity that grew independently in two clones. Records are immutable
 //! and content-addressed, so the merge is the union of both trees, committed
-//! with both tips as parents: it can never conflict, and `verify` checks that
-//! it dropped nothing. Nothing is ever force-pushed.
+//! with both tips as parents: it can never conflict at the storage level, and
+//! `verify` checks that it dropped nothing.
+//!
+//! What sync will not do is follow a rewrite. The remote's records are
+//! fetched, never forced, into `refs/remotes/<remote>/mlops/*`, which
+//! therefore hold the last remote tip this clone saw; git refuses to move one
+//! of them to a remote tip that does not contain it (a force-push, a rebased
+//! or truncated history), and sync reports that ref, merges nothing from it
+//! and pushes nothing at all. Ordinary divergence — both sides appended — is
+//! union-merged. Nothing is ever force-pushed.
 
+use std::collections::BTreeMap;
+
+use gix::ObjectId;
 use serde::Serialize;
 
 use crate::error::{Error, Result};
 use crate::gitcli;
-use crate::store::{Store, Swap, REF_ROOT};
-
-/// A ref moved by a local writer while we integrated the remote's: say so
-/// rather than silently leave it behind.
-fn swapped(result: Swap, refname: &str) -> Result<()> {
-    match result {
-        Swap::Done => Ok(()),
-        Swap::Lost => Err(Error::invalid_with_hint(
-            format!("`{refname}` changed locally during the sync"),
-            "run `mlops sync` again",
-        )),
-    }
-}
+use crate::store::{layout, Store, Swap, REF_ROOT};
 
 #[derive(Debug, Default, Serialize)]
 pub struct SyncReport {
@@ -33,7 +32,29 @@ pub struct SyncReport {
     pub fast_forwarded: Vec<String>,
     /// Refs where both sides had new events, merged as a union.
     pub merged: Vec<String>,
+    /// Refs whose remote tip no longer contains what this clone saw there.
+    pub refused: Vec<Refusal>,
     pub pushed: bool,
+}
+
+impl SyncReport {
+    /// Every local ref this sync changed.
+    pub fn changed(&self) -> impl Iterator<Item = &String> {
+        self.created
+            .iter()
+            .chain(&self.fast_forwarded)
+            .chain(&self.merged)
+    }
+}
+
+/// A remote ref that was rewritten since this clone last saw it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Refusal {
+    pub refname: String,
+    /// The remote tip this clone saw last.
+    pub seen: String,
+    /// The remote's tip now, which does not contain `seen`.
+    pub remote_tip: String,
 }
 
 fn tracking_prefix(remote: &str) -> String {
@@ -49,148 +70,216 @@ pub fn pull(store: &Store, remote: &str) -> Result<SyncReport> {
             "`git remote -v` lists the remotes; pass one with `--remote`",
         )
     })?;
-    let spec = format!("+{REF_ROOT}*:{}*", tracking_prefix(remote));
-    gitcli::output(&root, &["fetch", "--no-tags", "--quiet", remote, &spec])?;
+    let tracking = tracking_prefix(remote);
+    let spec = format!("{REF_ROOT}*:{tracking}*");
+    let args = ["fetch", "--porcelain", "--no-tags", remote, &spec];
+    let out = gitcli::run(&root, &args)?;
+    let statuses = gitcli::parse_fetch_porcelain(&String::from_utf8_lossy(&out.stdout));
     let mut report = SyncReport {
         remote: remote.to_string(),
         ..Default::default()
     };
-    let db = store.db();
-    for (name, theirs) in db.refs_with_prefix(&tracking_prefix(remote))? {
-        let local_name = format!("{REF_ROOT}{}", &name[tracking_prefix(remote).len()..]);
-        let ours = db.read_ref(&local_name)?;
-        match ours {
-            None => {
-                swapped(
-                    db.compare_and_swap(
-                        &local_name,
-                        None,
-                        theirs,
-                        &format!("mlops sync: from {remote}"),
-                    )?,
-                    &local_name,
-                )?;
-                report.created.push(local_name);
-            }
-            Some(o) if o == theirs => {}
-            Some(o) => {
-                let o_hex = o.to_string();
-                let t_hex = theirs.to_string();
-                if gitcli::try_output(&root, &["merge-base", "--is-ancestor", &t_hex, &o_hex])
-                    .is_some()
-                {
-                    continue; // we are ahead; push will share it
-                }
-                if gitcli::try_output(&root, &["merge-base", "--is-ancestor", &o_hex, &t_hex])
-                    .is_some()
-                {
-                    swapped(
-                        db.compare_and_swap(
-                            &local_name,
-                            Some(o),
-                            theirs,
-                            &format!("mlops sync: fast-forward from {remote}"),
-                        )?,
-                        &local_name,
-                    )?;
-                    report.fast_forwarded.push(local_name);
-                    continue;
-                }
-                let merged = union_commit(store, o, theirs, remote, &local_name)?;
-                swapped(
-                    db.compare_and_swap(
-                        &local_name,
-                        Some(o),
-                        merged,
-                        &format!("mlops sync: merge {remote}"),
-                    )?,
-                    &local_name,
-                )?;
-                report.merged.push(local_name);
-            }
+    for s in statuses.iter().filter(|s| s.rejected()) {
+        let Some(rest) = s.local.strip_prefix(&tracking) else {
+            continue;
+        };
+        report.refused.push(Refusal {
+            refname: format!("{REF_ROOT}{rest}"),
+            seen: s.old.clone().unwrap_or_default(),
+            remote_tip: s.new.clone().unwrap_or_default(),
+        });
+    }
+    if !out.status.success() && report.refused.is_empty() {
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        if stderr.contains("--porcelain") {
+            return Err(Error::invalid_with_hint(
+                "`git fetch --porcelain` is not supported by this git",
+                "mlops sync needs git 2.41 or newer",
+            ));
         }
+        return Err(gitcli::failure(&args, &out));
+    }
+    let db = store.db();
+    let theirs: BTreeMap<String, ObjectId> = db
+        .refs_with_prefix(&tracking)?
+        .into_iter()
+        .map(|(name, id)| (format!("{REF_ROOT}{}", &name[tracking.len()..]), id))
+        .collect();
+    let ours: BTreeMap<String, ObjectId> = db.refs_with_prefix(REF_ROOT)?.into_iter().collect();
+    for (local_name, their_tip) in theirs {
+        if report.refused.iter().any(|r| r.refname == local_name) {
+            continue;
+        }
+        integrate(
+            store,
+            remote,
+            &local_name,
+            ours.get(&local_name).copied(),
+            their_tip,
+            &mut report,
+        )?;
     }
     Ok(report)
 }
 
+fn integrate(
+    store: &Store,
+    remote: &str,
+    local_name: &str,
+    ours: Option<ObjectId>,
+    theirs: ObjectId,
+    report: &mut SyncReport,
+) -> Result<()> {
+    let db = store.db();
+    let (new, message, list) = match ours {
+        None => (
+            theirs,
+            format!("mlops sync: from {remote}"),
+            &mut report.created,
+        ),
+        Some(o) if o == theirs => return Ok(()),
+        // We are ahead: the push shares it.
+        Some(o) if db.is_ancestor(theirs, o)? => return Ok(()),
+        Some(o) if db.is_ancestor(o, theirs)? => (
+            theirs,
+            format!("mlops sync: fast-forward from {remote}"),
+            &mut report.fast_forwarded,
+        ),
+        Some(o) => (
+            union_commit(store, o, theirs, remote, local_name)?,
+            format!("mlops sync: merge {remote}"),
+            &mut report.merged,
+        ),
+    };
+    match db.compare_and_swap(local_name, ours, new, &message)? {
+        Swap::Done => {
+            list.push(local_name.to_string());
+            Ok(())
+        }
+        // A local writer moved the ref while we integrated the remote's:
+        // say so rather than silently leave it behind.
+        Swap::Lost => Err(Error::invalid_with_hint(
+            format!("`{local_name}` changed locally during the sync"),
+            "run `mlops sync` again",
+        )),
+    }
+}
+
+/// A commit with both tips as parents whose tree holds the records of both.
 fn union_commit(
     store: &Store,
-    ours: gix::ObjectId,
-    theirs: gix::ObjectId,
+    ours: ObjectId,
+    theirs: ObjectId,
     remote: &str,
     refname: &str,
-) -> Result<gix::ObjectId> {
+) -> Result<ObjectId> {
     let db = store.db();
-    let our_info = db.commit_info(ours)?;
-    let their_info = db.commit_info(theirs)?;
-    let our_files: std::collections::BTreeMap<String, gix::ObjectId> =
-        db.tree_listing(our_info.tree)?.into_iter().collect();
-    let mut missing = Vec::new();
-    for (path, id) in db.tree_listing(their_info.tree)? {
-        match our_files.get(&path) {
-            None => missing.push((path, id)),
-            Some(o) if *o == id => {}
+    let our_tree = db.commit_info(ours)?.tree;
+    let their_tree = db.commit_info(theirs)?.tree;
+    let mut files: BTreeMap<(String, String), ObjectId> = layout::files(db, our_tree)?
+        .into_iter()
+        .map(|f| ((f.folder, f.name), f.oid))
+        .collect();
+    let mut added = 0usize;
+    for f in layout::files(db, their_tree)? {
+        match files.get(&(f.folder.clone(), f.name.clone())) {
+            None => {
+                if f.folder != layout::ATTACHMENTS {
+                    added += 1;
+                }
+                files.insert((f.folder, f.name), f.oid);
+            }
+            Some(o) if *o == f.oid => {}
             Some(_) => {
                 return Err(Error::CorruptRecord {
-                    id: format!("{refname}:{path}"),
+                    id: format!("{refname}:{}/{}", f.folder, f.name),
                     reason: format!("`{remote}` holds different content under the same id"),
                 })
             }
         }
     }
-    let tree = db.tree_with_blobs(our_info.tree, &missing)?;
-    // The merged chain's newest record, for the next append's `prev`.
-    let entity_name = refname.strip_prefix(REF_ROOT).unwrap_or(refname);
-    let latest = {
-        let tmp_records = db.read_tree_files(tree, &["attachments"])?;
-        let records: Vec<crate::record::Record> = tmp_records
+    let tree = layout::build_root(
+        db,
+        files
             .into_iter()
-            .filter(|(folder, _, _)| folder != "attachments")
-            .filter_map(|(_, file, bytes)| {
-                crate::record::Record::from_bytes(&bytes, Some(file.trim_end_matches(".json"))).ok()
-            })
-            .collect();
-        crate::store::order::causal(records)
-            .last()
-            .map(|r| r.id().to_string())
-    };
-    let message = format!(
-        "merge {entity_name} from {remote} ({} record(s) added)\n\nMlops-Record: {}\n",
-        missing
-            .iter()
-            .filter(|(p, _)| !p.starts_with("attachments/"))
-            .count(),
-        latest.unwrap_or_default()
+            .map(|((folder, name), oid)| layout::File { folder, name, oid })
+            .collect(),
+    )?;
+    // The newest record of the merged chain, for the next append's `prev`:
+    // the later of the two tips' newest records.
+    let latest = [store.latest_at(ours)?, store.latest_at(theirs)?]
+        .into_iter()
+        .flatten()
+        .max()
+        .map(|(_, id)| id)
+        .unwrap_or_default();
+    let entity_name = refname.strip_prefix(REF_ROOT).unwrap_or(refname);
+    let message = crate::store::commit_message(
+        &format!("merge {entity_name} from {remote} ({added} record(s) added)"),
+        &latest,
     );
     db.commit(&message, tree, &[ours, theirs])
 }
 
 /// Pulls, then pushes every local record ref (never forced; a ref the remote
 /// moved meanwhile is pulled and merged again, a bounded number of times).
+/// A refused (rewritten) remote ref stops the push entirely.
 pub fn sync(store: &Store, remote: &str, push: bool) -> Result<SyncReport> {
     let root = store.root();
     let mut report = pull(store, remote)?;
-    if !push {
+    if !push || !report.refused.is_empty() {
         return Ok(report);
     }
     let spec = format!("{REF_ROOT}*:{REF_ROOT}*");
+    let args = ["push", "--porcelain", remote, &spec];
     let mut attempt = 0;
     loop {
-        match gitcli::output(&root, &["push", "--quiet", remote, &spec]) {
-            Ok(_) => {
-                report.pushed = true;
+        let pushed: BTreeMap<String, ObjectId> =
+            store.db().refs_with_prefix(REF_ROOT)?.into_iter().collect();
+        let out = gitcli::run(&root, &args)?;
+        let statuses = gitcli::parse_push_porcelain(&String::from_utf8_lossy(&out.stdout));
+        if out.status.success() {
+            remember_pushed(store, remote, &pushed, &statuses)?;
+            report.pushed = true;
+            return Ok(report);
+        }
+        // Only a rejection (the remote moved a ref meanwhile) is worth
+        // pulling and merging again; auth or network failures are not.
+        if attempt < 2 && statuses.iter().any(|s| s.rejected()) {
+            attempt += 1;
+            let again = pull(store, remote)?;
+            report.merged.extend(again.merged);
+            report.fast_forwarded.extend(again.fast_forwarded);
+            report.created.extend(again.created);
+            report.refused.extend(again.refused);
+            if !report.refused.is_empty() {
                 return Ok(report);
             }
-            // Only a rejection (the remote moved a ref meanwhile) is worth
-            // pulling and merging again; auth or network failures are not.
-            Err(Error::Git(e)) if attempt < 2 && e.contains("failed to push some refs") => {
-                attempt += 1;
-                let again = pull(store, remote)?;
-                report.merged.extend(again.merged);
-                report.fast_forwarded.extend(again.fast_forwarded);
-                report.created.extend(again.created);
-            }
-            Err(e) => return Err(e),
+            continue;
         }
+        return Err(gitcli::failure(&args, &out));
     }
+}
+
+/// After a push, the remote holds what we pushed: that is now the last
+/// remote tip this clone saw.
+fn remember_pushed(
+    store: &Store,
+    remote: &str,
+    pushed: &BTreeMap<String, ObjectId>,
+    statuses: &[gitcli::RefStatus],
+) -> Result<()> {
+    let tracking = tracking_prefix(remote);
+    let edits: Vec<(String, ObjectId)> = statuses
+        .iter()
+        .filter(|s| !s.rejected() && s.flag != '-')
+        .filter_map(|s| {
+            let id = pushed.get(&s.local)?;
+            let rest = s.local.strip_prefix(REF_ROOT)?;
+            Some((format!("{tracking}{rest}"), *id))
+        })
+        .collect();
+    store
+        .db()
+        .set_refs(&edits, &format!("mlops sync: pushed to {remote}"))
 }

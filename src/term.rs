@@ -68,3 +68,46 @@ pub fn clip(s: &str, width: usize) -> String {
         out
     }
 }
+
+/// Writes to stdout. SIGPIPE stays ignored in mlops (Rust's default): restoring
+/// its default disposition made a finished `mlops track` die with 141 when a
+/// helper thread wrote to a pipe whose reader had gone, before the run was
+/// recorded. A closed stdout (`mlops log | head`) therefore surfaces here as
+/// `EPIPE`, and ends the process quietly with 0, as ripgrep does.
+pub fn write_stdout(args: std::fmt::Arguments, newline: bool) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    let result = out.write_fmt(args).and_then(|()| {
+        if newline {
+            out.write_all(b"\n")
+        } else {
+            Ok(())
+        }
+    });
+    match result {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => std::process::exit(0),
+        Err(e) => {
+            eprintln!("error: cannot write to stdout: {e}");
+            std::process::exit(2);
+        }
+    }
+}
+
+/// `println!` for command output: see [`write_stdout`].
+#[macro_export]
+macro_rules! outln {
+    () => { $crate::term::write_stdout(format_args!(""), true) };
+    ($($arg:tt)*) => { $crate::term::write_stdout(format_args!($($arg)*), true) };
+}
+
+/// `print!` for command output: see [`write_stdout`].
+#[macro_export]
+macro_rules! out {
+    ($($arg:tt)*) => { $crate::term::write_stdout(format_args!($($arg)*), false) };
+}
+
+/// A diagnostic the user should see but that does not stop the command.
+pub fn warn(message: &str) {
+    eprintln!("warning: {message}");
+}

@@ -16,7 +16,7 @@ pub fn run(g: &Globals, _args: Args) -> anyhow::Result<ExitCode> {
         print_json(&config)?;
     } else if !g.quiet {
         let exists = root.join(FILE_NAME).is_file();
-        println!(
+        crate::outln!(
             "{FILE_NAME}: {} ({} model(s), {} monitor(s))",
             if exists {
                 "valid"
@@ -26,7 +26,7 @@ pub fn run(g: &Globals, _args: Args) -> anyhow::Result<ExitCode> {
             config.models.len(),
             config.monitors.len()
         );
-        print!("{}", toml::to_string_pretty(&config)?);
+        crate::out!("{}", toml::to_string_pretty(&config)?);
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -87,12 +87,15 @@ pub fn run(g: &Globals, args: Args) -> anyhow::Result<ExitCode> {
                     eprintln!("warning: {w}");
                 }
                 if out.unchanged {
-                    println!(
+                    crate::outln!(
                         "dataset {} unchanged: {} file(s), {} bytes, already recorded as {}",
-                        out.name, out.version.file_count, out.version.bytes, out.id
+                        out.name,
+                        out.version.file_count,
+                        out.version.bytes,
+                        out.id
                     );
                 } else {
-                    println!(
+                    crate::outln!(
                         "dataset {}: {} file(s), {} bytes, root {} recorded as {}",
                         out.name,
                         out.version.file_count,
@@ -101,7 +104,7 @@ pub fn run(g: &Globals, args: Args) -> anyhow::Result<ExitCode> {
                         out.id
                     );
                 }
-                println!("hashed {} file(s) ({} bytes), {} unchanged from the cache, in {:.2}s; pinned in mlops.lock", out.hashed_files, out.hashed_bytes, out.cached_files, out.seconds);
+                crate::outln!("hashed {} file(s) ({} bytes), {} unchanged from the cache, in {:.2}s; pinned in mlops.lock", out.hashed_files, out.hashed_bytes, out.cached_files, out.seconds);
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -111,26 +114,26 @@ pub fn run(g: &Globals, args: Args) -> anyhow::Result<ExitCode> {
             if g.json {
                 print_json(&st)?;
             } else if st.is_empty() {
-                println!("no datasets are pinned in mlops.lock");
+                crate::outln!("no datasets are pinned in mlops.lock");
             } else {
                 for s in &st {
                     if s.clean {
-                        println!("{}: clean", s.name);
+                        crate::outln!("{}: clean", s.name);
                         continue;
                     }
-                    println!(
+                    crate::outln!(
                         "{}: changed since {}",
                         s.name,
                         &s.version[..19.min(s.version.len())]
                     );
                     for f in &s.diff.added {
-                        println!("  added:    {}", f.path);
+                        crate::outln!("  added:    {}", f.path);
                     }
                     for f in &s.diff.removed {
-                        println!("  removed:  {}", f.path);
+                        crate::outln!("  removed:  {}", f.path);
                     }
                     for (old, _) in &s.diff.modified {
-                        println!("  modified: {}", old.path);
+                        crate::outln!("  modified: {}", old.path);
                     }
                 }
             }
@@ -145,24 +148,26 @@ pub fn run(g: &Globals, args: Args) -> anyhow::Result<ExitCode> {
             if g.json {
                 print_json(&d)?;
             } else {
-                println!("{} → {}", d.from, d.to);
+                crate::outln!("{} → {}", d.from, d.to);
                 if d.files.is_empty() {
-                    println!("no file changes");
+                    crate::outln!("no file changes");
                 }
                 for f in &d.files.added {
-                    println!("  added:    {} ({} bytes)", f.path, f.size);
+                    crate::outln!("  added:    {} ({} bytes)", f.path, f.size);
                 }
                 for f in &d.files.removed {
-                    println!("  removed:  {} ({} bytes)", f.path, f.size);
+                    crate::outln!("  removed:  {} ({} bytes)", f.path, f.size);
                 }
                 for (old, new) in &d.files.modified {
-                    println!(
+                    crate::outln!(
                         "  modified: {} ({} → {} bytes)",
-                        old.path, old.size, new.size
+                        old.path,
+                        old.size,
+                        new.size
                     );
                 }
                 for (path, t) in &d.tables {
-                    println!("  table {path}: {}", summarize_profile_diff(t));
+                    crate::outln!("  table {path}: {}", summarize_profile_diff(t));
                 }
             }
             Ok(ExitCode::SUCCESS)
@@ -172,7 +177,7 @@ pub fn run(g: &Globals, args: Args) -> anyhow::Result<ExitCode> {
             if g.json {
                 print_json(&l)?;
             } else if l.is_empty() {
-                println!("no datasets");
+                crate::outln!("no datasets");
             } else {
                 let rows = l
                     .iter()
@@ -192,7 +197,7 @@ pub fn run(g: &Globals, args: Args) -> anyhow::Result<ExitCode> {
                         ]
                     })
                     .collect();
-                println!(
+                crate::outln!(
                     "{}",
                     term::table(
                         &["dataset", "versions", "latest", "files", "bytes", "recorded", "pinned"],
@@ -230,7 +235,7 @@ pub fn run(g: &Globals, args: Args) -> anyhow::Result<ExitCode> {
                             ]
                         })
                         .collect();
-                    println!(
+                    crate::outln!(
                         "{}",
                         term::table(
                             &["#", "id", "recorded", "by", "files", "bytes", "tables"],
@@ -248,28 +253,28 @@ pub fn run(g: &Globals, args: Args) -> anyhow::Result<ExitCode> {
                     &serde_json::json!({"id": v.record.id(), "created_at": v.record.created_at(), "actor": v.record.actor(), "version": v.body, "files": manifest, "profiles": profiles}),
                 )?;
             } else {
-                println!("dataset   {}", v.body.name);
-                println!("version   {}", v.record.id());
-                println!(
+                crate::outln!("dataset   {}", v.body.name);
+                crate::outln!("version   {}", v.record.id());
+                crate::outln!(
                     "recorded  {} by {}",
                     v.record.created_at(),
                     v.record.actor()
                 );
-                println!("paths     {}", v.body.paths.join(", "));
-                println!("files     {} ({} bytes)", v.body.file_count, v.body.bytes);
-                println!("root      {}", v.body.root);
+                crate::outln!("paths     {}", v.body.paths.join(", "));
+                crate::outln!("files     {} ({} bytes)", v.body.file_count, v.body.bytes);
+                crate::outln!("root      {}", v.body.root);
                 if let Some(s) = &v.body.source {
-                    println!("source    {s}");
+                    crate::outln!("source    {s}");
                 }
-                println!();
+                crate::outln!();
                 for f in manifest.iter().take(20) {
-                    println!("  {}  {}  {}", f.sha256, f.size, f.path);
+                    crate::outln!("  {}  {}  {}", f.sha256, f.size, f.path);
                 }
                 if manifest.len() > 20 {
-                    println!("  … {} more (--json lists all)", manifest.len() - 20);
+                    crate::outln!("  … {} more (--json lists all)", manifest.len() - 20);
                 }
                 for (path, p) in &profiles {
-                    println!("\n{path}: {} rows", p.rows);
+                    crate::outln!("\n{path}: {} rows", p.rows);
                     let rows = p
                         .columns
                         .iter()
@@ -307,7 +312,7 @@ pub fn run(g: &Globals, args: Args) -> anyhow::Result<ExitCode> {
                             ]
                         })
                         .collect();
-                    println!(
+                    crate::outln!(
                         "{}",
                         term::table(&["column", "type", "nulls", "distinct", "values"], rows)
                     );
@@ -323,7 +328,7 @@ pub fn run(g: &Globals, args: Args) -> anyhow::Result<ExitCode> {
                     &serde_json::json!({"dataset": name, "version": v.record.id(), "ok": bad.is_empty(), "mismatches": bad}),
                 )?;
             } else if bad.is_empty() {
-                println!(
+                crate::outln!(
                     "{name}: all {} file(s) match {}",
                     v.body.file_count,
                     v.record.id()
@@ -332,12 +337,12 @@ pub fn run(g: &Globals, args: Args) -> anyhow::Result<ExitCode> {
                 for m in &bad {
                     match &m.actual {
                         Some(h) => {
-                            println!("MISMATCH {}: expected {}, found {h}", m.path, m.expected)
+                            crate::outln!("MISMATCH {}: expected {}, found {h}", m.path, m.expected)
                         }
-                        None => println!("MISSING  {}: expected {}", m.path, m.expected),
+                        None => crate::outln!("MISSING  {}: expected {}", m.path, m.expected),
                     }
                 }
-                println!(
+                crate::outln!(
                     "{name}: {} of {} file(s) do not match {}",
                     bad.len(),
                     v.body.file_count,

@@ -30,9 +30,9 @@ struct Transcript {
 
 impl Transcript {
     fn section(&self, title: &str, why: &str) {
-        println!("\n── {title} ──");
+        crate::outln!("\n── {title} ──");
         if !why.is_empty() {
-            println!("{why}");
+            crate::outln!("{why}");
         }
     }
 
@@ -80,7 +80,7 @@ impl Transcript {
                 }
             })
             .collect();
-        println!("\n$ {shown} {}", shown_args.join(" "));
+        crate::outln!("\n$ {shown} {}", shown_args.join(" "));
         let out = Command::new(program)
             .args(args)
             .current_dir(&self.dir)
@@ -91,7 +91,7 @@ impl Transcript {
         let stdout = String::from_utf8_lossy(&out.stdout).to_string();
         let stderr = String::from_utf8_lossy(&out.stderr).to_string();
         for line in stdout.lines().chain(stderr.lines()) {
-            println!("  {line}");
+            crate::outln!("  {line}");
         }
         let code = out.status.code().unwrap_or(-1);
         if code != expect {
@@ -101,7 +101,7 @@ impl Transcript {
             );
         }
         if expect != 0 {
-            println!("  (exit code {code})");
+            crate::outln!("  (exit code {code})");
         }
         Ok(stdout)
     }
@@ -140,7 +140,7 @@ pub fn run(_g: &Globals, args: Args) -> anyhow::Result<ExitCode> {
         exe,
         path: std::env::join_paths(paths)?,
     };
-    println!("mlops demo in {}", dir.display());
+    crate::outln!("mlops demo in {}", dir.display());
 
     t.section(
         "A git repository",
@@ -163,7 +163,7 @@ pub fn run(_g: &Globals, args: Args) -> anyhow::Result<ExitCode> {
         "mlops.toml holds the model inventory entry and the promotion gates, reviewed like code.",
     );
     std::fs::write(dir.join("mlops.toml"), DEMO_CONFIG)?;
-    println!("\n$ cat mlops.toml\n{}", indent(DEMO_CONFIG));
+    crate::outln!("\n$ cat mlops.toml\n{}", indent(DEMO_CONFIG));
     t.mlops(&["config"], 0)?;
 
     t.section(
@@ -191,7 +191,7 @@ pub fn run(_g: &Globals, args: Args) -> anyhow::Result<ExitCode> {
     t.mlops(&["data", "show", "credit@latest"], 0)?;
     t.git(&["add", "-A"])?;
     t.git(&["commit", "-q", "-m", "Policy and training data"])?;
-    println!("\nSomeone edits the data by hand; `data status` notices (exit 1), and restoring it makes it clean again:");
+    crate::outln!("\nSomeone edits the data by hand; `data status` notices (exit 1), and restoring it makes it clean again:");
     let original = std::fs::read(dir.join("data/credit.csv"))?;
     let mut edited = original.clone();
     edited.extend_from_slice(b"44,61000,0.2900,3,north,employed,0\n");
@@ -322,7 +322,7 @@ pub fn run(_g: &Globals, args: Args) -> anyhow::Result<ExitCode> {
         0,
     )?;
     t.mlops(&["promote", "credit-risk@0.2.0", "--to", "staging"], 0)?;
-    println!("\nThe pull-request verdict (what CI posts as a comment):");
+    crate::outln!("\nThe pull-request verdict (what CI posts as a comment):");
     t.mlops(
         &[
             "promote",
@@ -349,7 +349,7 @@ pub fn run(_g: &Globals, args: Args) -> anyhow::Result<ExitCode> {
         0,
     )?;
     t.mlops(&["model", "list"], 0)?;
-    println!("\nProduction misbehaves; one command puts the previous version back:");
+    crate::outln!("\nProduction misbehaves; one command puts the previous version back:");
     t.mlops(
         &[
             "rollback",
@@ -419,13 +419,13 @@ pub fn run(_g: &Globals, args: Args) -> anyhow::Result<ExitCode> {
         0,
     )?;
 
-    println!();
+    crate::outln!();
     if args.keep || args.dir.is_some() {
-        println!("demo repository kept at {}", dir.display());
-        println!("audit report: {}", dir.join("report/report.html").display());
-        println!("drift report: {}", dir.join("drift-2026-02.html").display());
+        crate::outln!("demo repository kept at {}", dir.display());
+        crate::outln!("audit report: {}", dir.join("report/report.html").display());
+        crate::outln!("drift report: {}", dir.join("drift-2026-02.html").display());
     } else {
-        println!(
+        crate::outln!(
             "demo finished; the throwaway repository was removed (rerun with --keep to explore it)"
         );
     }
@@ -517,9 +517,11 @@ pub fn train(g: &Globals, a: TrainArgs) -> anyhow::Result<ExitCode> {
         }
         std::fs::write(g.dir.join(path), csv)?;
     }
-    println!(
+    crate::outln!(
         "trained logistic regression: {} epochs, validation auc {:.3}, accuracy {:.3}",
-        a.epochs, model.metrics.auc, model.metrics.accuracy
+        a.epochs,
+        model.metrics.auc,
+        model.metrics.accuracy
     );
     Ok(ExitCode::SUCCESS)
 }

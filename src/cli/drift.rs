@@ -142,12 +142,12 @@ pub fn run(g: &Globals, a: Args) -> anyhow::Result<ExitCode> {
                 .map_err(|e| crate::Error::io(format!("cannot write `{}`", path.display()), e))?;
             if !g.quiet {
                 for o in &outcomes {
-                    println!("{}: {}", o.monitor, render::verdict(&o.report));
+                    crate::outln!("{}: {}", o.monitor, render::verdict(&o.report));
                 }
-                println!("report written to {}", path.display());
+                crate::outln!("report written to {}", path.display());
             }
         }
-        None => print!("{text}{}", if text.ends_with('\n') { "" } else { "\n" }),
+        None => crate::out!("{text}{}", if text.ends_with('\n') { "" } else { "\n" }),
     }
     Ok(if drifted {
         ExitCode::from(1)
@@ -240,7 +240,7 @@ fn history(g: &Globals, store: &crate::store::Store, h: HistoryArgs) -> anyhow::
             row
         })
         .collect();
-    println!("{}", term::table(&headers, cells));
-    println!("* drifted");
+    crate::outln!("{}", term::table(&headers, cells));
+    crate::outln!("* drifted");
     Ok(ExitCode::SUCCESS)
 }

@@ -33,12 +33,12 @@ pub fn run(g: &Globals, args: Args) -> anyhow::Result<ExitCode> {
                 Action::Kept => "kept (differs from the template; --force replaces it)",
                 Action::Overwritten => "overwritten",
             };
-            println!("{:<10} {}", what.split(' ').next().unwrap_or(what), f.path);
+            crate::outln!("{:<10} {}", what.split(' ').next().unwrap_or(what), f.path);
             if f.action == Action::Kept {
                 eprintln!("note: kept your `{}` (--force replaces it)", f.path);
             }
         }
-        println!("mlops is set up in {}", root.display());
+        crate::outln!("mlops is set up in {}", root.display());
     }
     Ok(ExitCode::SUCCESS)
 }

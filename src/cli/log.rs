@@ -39,7 +39,7 @@ pub fn run(g: &Globals, args: Args) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     if events.is_empty() {
-        println!("no events yet");
+        crate::outln!("no events yet");
         return Ok(ExitCode::SUCCESS);
     }
     let rows = events
@@ -55,7 +55,7 @@ pub fn run(g: &Globals, args: Args) -> anyhow::Result<ExitCode> {
             ]
         })
         .collect();
-    println!(
+    crate::outln!(
         "{}",
         term::table(&["when", "entity", "event", "summary", "who", "id"], rows)
     );

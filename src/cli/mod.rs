@@ -1,6 +1,7 @@
 //! The command line: parse arguments, resolve them into plain settings, call
 //! the library, print. Nothing here decides what a record contains.
 
+mod checkpoint;
 mod config;
 mod data;
 mod demo;
@@ -73,6 +74,8 @@ pub enum Command {
     Log(log::Args),
     /// Prove that no record was altered: hashes, canonical form, append-only histories.
     Verify(verify::Args),
+    /// Pin the head of every history, so a later rewrite is caught by `verify`.
+    Checkpoint(checkpoint::Args),
     /// Check `mlops.toml` and show the configuration as mlops reads it.
     Config(config::Args),
     /// Add a note to an entity's history.
@@ -132,6 +135,7 @@ pub fn run() -> anyhow::Result<ExitCode> {
         Command::Note(a) => note::run(&g, a),
         Command::Config(a) => config::run(&g, a),
         Command::Verify(a) => verify::run(&g, a),
+        Command::Checkpoint(a) => checkpoint::run(&g, a),
         Command::Sync(a) => sync::run(&g, a),
         Command::Demo(a) => demo::run(&g, a),
         Command::DemoTrain(a) => demo::train(&g, a),
@@ -152,6 +156,6 @@ pub fn print_error(err: &anyhow::Error) {
 
 /// Prints a value as pretty JSON on stdout.
 pub fn print_json<T: serde::Serialize>(value: &T) -> anyhow::Result<()> {
-    println!("{}", serde_json::to_string_pretty(value)?);
+    crate::outln!("{}", serde_json::to_string_pretty(value)?);
     Ok(())
 }

@@ -1,4 +1,4 @@
-//! `mlops model register|list|show|history|deprecate`.
+//! `mlops model register|list|show|history|deprecate|supersede`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -31,6 +31,21 @@ enum Sub {
     History(HistoryArgs),
     /// Mark a version deprecated; it leaves every stage it held.
     Deprecate(DeprecateArgs),
+    /// Settle a version claimed by two records (two clones registered it
+    /// independently): keep one record, retire the others.
+    Supersede(SupersedeArgs),
+}
+
+#[derive(clap::Args, Debug)]
+struct SupersedeArgs {
+    /// `name@version`: the version in conflict.
+    spec: String,
+    /// The record to keep, `sha256:<prefix>` (`mlops model show <name>` lists them).
+    #[arg(long)]
+    keep: String,
+    /// Why this record is kept.
+    #[arg(long)]
+    reason: String,
 }
 
 #[derive(clap::Args, Debug)]
@@ -106,13 +121,13 @@ pub fn run(g: &Globals, args: Args) -> anyhow::Result<ExitCode> {
             if g.json {
                 print_json(&serde_json::json!({"id": record.id(), "version": v}))?;
             } else if !g.quiet {
-                println!("registered {}@{} ({})", v.model, v.version, record.id());
+                crate::outln!("registered {}@{} ({})", v.model, v.version, record.id());
             }
         }
         Sub::List => list(g, &store, &config)?,
         Sub::Show(a) => show(g, &store, &a.spec)?,
         Sub::History(a) => history(g, &store, &a.name)?,
-        Sub::Deprecate(a) => {
+        Sub::Supersede(a) => {
             let s = spec::parse(&a.spec, None)?;
             let Selector::Version(v) = &s.selector else {
                 return Err(crate::Error::invalid_with_hint(
@@ -121,12 +136,34 @@ pub fn run(g: &Globals, args: Args) -> anyhow::Result<ExitCode> {
                 )
                 .into());
             };
-            let (record, _) =
-                promote::deprecate(&store, &config, &s.model, &v.to_string(), a.reason)?;
+            let (record, body) = crate::registry::supersede::supersede(
+                &store,
+                &s.model,
+                &v.to_string(),
+                &a.keep,
+                &a.reason,
+            )?;
+            if g.json {
+                print_json(&serde_json::json!({"id": record.id(), "supersede": body}))?;
+            } else if !g.quiet {
+                crate::outln!("{}", record.summary());
+            }
+        }
+        Sub::Deprecate(a) => {
+            let s = spec::parse(&a.spec, None)?;
+            if matches!(s.selector, Selector::Latest | Selector::Stage(_)) {
+                return Err(crate::Error::invalid_with_hint(
+                    format!("`{}` does not name a version", a.spec),
+                    "write `name@1.2.0` or `name@sha256:<record>`",
+                )
+                .into());
+            }
+            let version = a.spec.split_once('@').map(|(_, v)| v).unwrap_or_default();
+            let (record, _) = promote::deprecate(&store, &config, &s.model, version, a.reason)?;
             if g.json {
                 print_json(&serde_json::json!({"id": record.id()}))?;
             } else if !g.quiet {
-                println!("{}", record.summary());
+                crate::outln!("{}", record.summary());
             }
         }
     }
@@ -189,7 +226,7 @@ fn list(g: &Globals, store: &crate::store::Store, config: &Config) -> anyhow::Re
     if g.json {
         print_json(&rows)?;
     } else if rows.is_empty() {
-        println!("no models");
+        crate::outln!("no models");
     } else {
         let cells = rows
             .iter()
@@ -212,7 +249,7 @@ fn list(g: &Globals, store: &crate::store::Store, config: &Config) -> anyhow::Re
                 ]
             })
             .collect();
-        println!(
+        crate::outln!(
             "{}",
             term::table(
                 &[
@@ -233,6 +270,10 @@ fn list(g: &Globals, store: &crate::store::Store, config: &Config) -> anyhow::Re
 fn show(g: &Globals, store: &crate::store::Store, spec_text: &str) -> anyhow::Result<()> {
     let s = spec::parse(spec_text, Some(Selector::Latest))?;
     let state = model_state(store, &s.model)?;
+    for c in &state.conflicts {
+        eprintln!("conflict: {}", c.describe(&s.model));
+        eprintln!("hint: {}", c.hint(&s.model));
+    }
     if !spec_text.contains('@') {
         if g.json {
             print_json(&state.versions)?;
@@ -244,10 +285,15 @@ fn show(g: &Globals, store: &crate::store::Store, spec_text: &str) -> anyhow::Re
             .map(|v| {
                 vec![
                     v.version.version.clone(),
+                    crate::record::short(&v.record).to_string(),
                     v.created_at.clone(),
                     v.actor.clone(),
                     v.version.run_id.clone().unwrap_or_else(|| "—".into()),
-                    if v.deprecated {
+                    if let Some(k) = &v.superseded_by {
+                        format!("superseded by {}", crate::record::short(k))
+                    } else if v.in_conflict {
+                        "CONFLICT".into()
+                    } else if v.deprecated {
                         "deprecated".into()
                     } else {
                         v.stages.join(", ")
@@ -262,11 +308,11 @@ fn show(g: &Globals, store: &crate::store::Store, spec_text: &str) -> anyhow::Re
                 ]
             })
             .collect();
-        println!("model {}", s.model);
-        println!(
+        crate::outln!("model {}", s.model);
+        crate::outln!(
             "{}",
             term::table(
-                &["version", "created", "by", "run", "stages", "metrics"],
+                &["version", "record", "created", "by", "run", "stages", "metrics"],
                 cells
             )
         );
@@ -278,10 +324,10 @@ fn show(g: &Globals, store: &crate::store::Store, spec_text: &str) -> anyhow::Re
         return Ok(());
     }
     let mv = &v.version;
-    println!("model       {}@{}", mv.model, mv.version);
-    println!("record      {}", v.record);
-    println!("created     {} by {}", v.created_at, v.actor);
-    println!(
+    crate::outln!("model       {}@{}", mv.model, mv.version);
+    crate::outln!("record      {}", v.record);
+    crate::outln!("created     {} by {}", v.created_at, v.actor);
+    crate::outln!(
         "stages      {}",
         if v.deprecated {
             "deprecated".to_string()
@@ -292,30 +338,30 @@ fn show(g: &Globals, store: &crate::store::Store, spec_text: &str) -> anyhow::Re
         }
     );
     if let Some(r) = &mv.run_id {
-        println!("run         {r}");
+        crate::outln!("run         {r}");
     }
     if let Some(c) = &mv.code_commit {
-        println!("code        {c}");
+        crate::outln!("code        {c}");
     }
     if let Some(d) = &mv.description {
-        println!("description {d}");
+        crate::outln!("description {d}");
     }
     if !mv.metrics.is_empty() {
-        println!("\nmetrics");
+        crate::outln!("\nmetrics");
         for (k, x) in &mv.metrics {
-            println!("  {k} = {}", crate::run::query::short_number(*x));
+            crate::outln!("  {k} = {}", crate::run::query::short_number(*x));
         }
     }
     if !mv.artifacts.is_empty() {
-        println!("\nartifacts");
+        crate::outln!("\nartifacts");
         for a in &mv.artifacts {
-            println!("  {}  {}  {} bytes", a.sha256, a.path, a.size);
+            crate::outln!("  {}  {}  {} bytes", a.sha256, a.path, a.size);
         }
     }
     if !mv.datasets.is_empty() {
-        println!("\ndata");
+        crate::outln!("\ndata");
         for d in &mv.datasets {
-            println!(
+            crate::outln!(
                 "  {:<6} {} {}",
                 d.role,
                 d.dataset.as_deref().unwrap_or(&d.path),
@@ -377,7 +423,7 @@ fn history(g: &Globals, store: &crate::store::Store, name: &str) -> anyhow::Resu
                 ]
             })
             .collect();
-        println!("{}", term::table(&["when", "who", "event", "why"], cells));
+        crate::outln!("{}", term::table(&["when", "who", "event", "why"], cells));
     }
     Ok(())
 }

@@ -21,7 +21,7 @@ pub fn run(g: &Globals, args: Args) -> anyhow::Result<ExitCode> {
     if g.json {
         print_json(&serde_json::json!({"entity": entity.to_string(), "id": record.id()}))?;
     } else if !g.quiet {
-        println!("noted on {entity}: {}", record.id());
+        crate::outln!("noted on {entity}: {}", record.id());
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -86,11 +86,11 @@ pub fn run(g: &Globals, a: Args) -> anyhow::Result<ExitCode> {
             "recorded": recorded.as_ref().map(|r| r.id()),
         }))?;
     } else if a.format == "md" {
-        print!("{md}");
+        crate::out!("{md}");
     } else {
         let v = &eval.candidate.version.version;
         if !eval.gates.is_empty() {
-            println!(
+            crate::outln!(
                 "{}",
                 term::table(
                     &["", "gate", "expected", "actual"],
@@ -100,18 +100,21 @@ pub fn run(g: &Globals, a: Args) -> anyhow::Result<ExitCode> {
         }
         match (&recorded, a.check, eval.pass) {
             (Some(r), _, true) => {
-                println!("promoted {}@{v} to {} ({})", eval.model, eval.stage, r.id())
+                crate::outln!("promoted {}@{v} to {} ({})", eval.model, eval.stage, r.id())
             }
-            (Some(r), _, false) => println!(
+            (Some(r), _, false) => crate::outln!(
                 "OVERRIDE: promoted {}@{v} to {} despite failed gates ({})",
                 eval.model,
                 eval.stage,
                 r.id()
             ),
-            (None, true, true) => println!("{}@{v} can be promoted to {}", eval.model, eval.stage),
-            (None, _, false) => println!(
+            (None, true, true) => {
+                crate::outln!("{}@{v} can be promoted to {}", eval.model, eval.stage)
+            }
+            (None, _, false) => crate::outln!(
                 "{}@{v} cannot be promoted to {}: gates failed",
-                eval.model, eval.stage
+                eval.model,
+                eval.stage
             ),
             (None, false, true) => {}
         }
@@ -166,7 +169,7 @@ pub fn rollback(g: &Globals, a: RollbackArgs) -> anyhow::Result<ExitCode> {
     if g.json {
         print_json(&serde_json::json!({"id": record.id(), "rollback": p}))?;
     } else if !g.quiet {
-        println!("{} ({})", record.summary(), record.id());
+        crate::outln!("{} ({})", record.summary(), record.id());
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -191,7 +194,7 @@ pub fn resolve(g: &Globals, a: ResolveArgs) -> anyhow::Result<ExitCode> {
         }))?;
     } else {
         for art in &v.version.artifacts {
-            println!("{}  {}", art.sha256, art.path);
+            crate::outln!("{}  {}", art.sha256, art.path);
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -36,7 +36,7 @@ pub fn run(g: &Globals, a: Args) -> anyhow::Result<ExitCode> {
         print_json(&serde_json::json!({ "files": files, "report": report }))?;
     } else if !g.quiet {
         for f in &files {
-            println!("report written to {}", f.display());
+            crate::outln!("report written to {}", f.display());
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -143,13 +143,13 @@ fn list(g: &Globals, a: ListArgs) -> anyhow::Result<ExitCode> {
         .map(|r| columns.iter().map(|c| query::cell(r, c)).collect())
         .collect();
     if a.csv {
-        print!("{}", to_csv(&headers, &cells));
+        crate::out!("{}", to_csv(&headers, &cells));
     } else if rows.is_empty() {
-        println!("no runs");
+        crate::outln!("no runs");
     } else {
-        println!("{}", term::table(&headers, cells));
+        crate::outln!("{}", term::table(&headers, cells));
         if rows.iter().any(|r| !r.amended.is_empty()) {
-            println!("* amended after the run");
+            crate::outln!("* amended after the run");
         }
     }
     // Runs are recorded when they end; say that others are under way.
@@ -189,12 +189,12 @@ fn show(g: &Globals, a: ShowArgs) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     let r = &view.run;
-    println!("run         {}", r.run_id);
+    crate::outln!("run         {}", r.run_id);
     if let Some(n) = &r.name {
-        println!("name        {n}");
+        crate::outln!("name        {n}");
     }
-    println!("experiment  {}", r.experiment);
-    println!(
+    crate::outln!("experiment  {}", r.experiment);
+    crate::outln!(
         "status      {}{}",
         r.status.as_str(),
         match (r.exit_code, r.signal) {
@@ -203,10 +203,10 @@ fn show(g: &Globals, a: ShowArgs) -> anyhow::Result<ExitCode> {
             _ => String::new(),
         }
     );
-    println!("started     {}  ({:.1}s)", r.started_at, r.duration_s);
-    println!("command     {}", r.command.join(" "));
+    crate::outln!("started     {}  ({:.1}s)", r.started_at, r.duration_s);
+    crate::outln!("command     {}", r.command.join(" "));
     if let Some(c) = &r.code {
-        println!(
+        crate::outln!(
             "code        {}{}{}",
             c.commit
                 .as_deref()
@@ -223,11 +223,11 @@ fn show(g: &Globals, a: ShowArgs) -> anyhow::Result<ExitCode> {
             }
         );
     }
-    println!("record      {}", view.id);
+    crate::outln!("record      {}", view.id);
     if !r.params.is_empty() {
-        println!("\nparams");
+        crate::outln!("\nparams");
         for (k, v) in &r.params {
-            println!(
+            crate::outln!(
                 "  {k} = {}",
                 v.as_str()
                     .map(str::to_string)
@@ -236,7 +236,7 @@ fn show(g: &Globals, a: ShowArgs) -> anyhow::Result<ExitCode> {
         }
     }
     if !r.metrics.is_empty() {
-        println!("\nmetrics");
+        crate::outln!("\nmetrics");
         let rows = r
             .metrics
             .iter()
@@ -257,7 +257,7 @@ fn show(g: &Globals, a: ShowArgs) -> anyhow::Result<ExitCode> {
                 ]
             })
             .collect();
-        println!(
+        crate::outln!(
             "{}",
             term::table(
                 &["metric", "value", "rule", "min", "max", "steps", "history"],
@@ -266,9 +266,9 @@ fn show(g: &Globals, a: ShowArgs) -> anyhow::Result<ExitCode> {
         );
     }
     if !r.inputs.is_empty() {
-        println!("\ninputs");
+        crate::outln!("\ninputs");
         for i in &r.inputs {
-            println!(
+            crate::outln!(
                 "  {:<6} {} ({} files, {} bytes) {}",
                 i.role,
                 i.dataset.as_deref().unwrap_or(&i.path),
@@ -279,34 +279,34 @@ fn show(g: &Globals, a: ShowArgs) -> anyhow::Result<ExitCode> {
         }
     }
     if !r.artifacts.is_empty() {
-        println!("\nartifacts");
+        crate::outln!("\nartifacts");
         for f in &r.artifacts {
-            println!("  {}  {}  {} bytes", f.sha256, f.path, f.size);
+            crate::outln!("  {}  {}  {} bytes", f.sha256, f.path, f.size);
         }
     }
     if !r.tags.is_empty() {
-        println!("\ntags");
+        crate::outln!("\ntags");
         for (k, v) in &r.tags {
-            println!("  {k} = {v}");
+            crate::outln!("  {k} = {v}");
         }
     }
     if let Some(n) = &r.notes {
-        println!("\nnotes\n  {n}");
+        crate::outln!("\nnotes\n  {n}");
     }
     for am in &view.amendments {
-        println!("\namended {} by {}", am.created_at, am.actor);
+        crate::outln!("\namended {} by {}", am.created_at, am.actor);
         for (k, v) in &am.amendment.metrics {
-            println!("  metric {k} = {}", query::short_number(*v));
+            crate::outln!("  metric {k} = {}", query::short_number(*v));
         }
         for (k, v) in &am.amendment.tags {
-            println!("  tag {k} = {v}");
+            crate::outln!("  tag {k} = {v}");
         }
         if let Some(n) = &am.amendment.note {
-            println!("  note: {n}");
+            crate::outln!("  note: {n}");
         }
     }
     for w in &r.warnings {
-        println!("warning: {w}");
+        crate::outln!("warning: {w}");
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -332,7 +332,7 @@ fn compare(g: &Globals, a: CompareArgs) -> anyhow::Result<ExitCode> {
     if g.json {
         print_json(&c)?;
     } else if a.md {
-        print!("{}", query::compare_markdown(&c));
+        crate::out!("{}", query::compare_markdown(&c));
     } else {
         let mut headers = vec!["".to_string()];
         headers.extend(
@@ -365,9 +365,9 @@ fn compare(g: &Globals, a: CompareArgs) -> anyhow::Result<ExitCode> {
             }
         }
         if rows.is_empty() {
-            println!("the runs have the same params and metrics (--all shows them)");
+            crate::outln!("the runs have the same params and metrics (--all shows them)");
         } else {
-            println!("{}", term::table(&headers, rows));
+            crate::outln!("{}", term::table(&headers, rows));
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -399,7 +399,7 @@ fn amend(g: &Globals, a: AmendArgs) -> anyhow::Result<ExitCode> {
     if g.json {
         print_json(&serde_json::json!({"run": id, "id": record.id()}))?;
     } else if !g.quiet {
-        println!("amended run {id}: {}", record.id());
+        crate::outln!("amended run {id}: {}", record.id());
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -421,7 +421,7 @@ fn active(g: &Globals, a: ActiveArgs) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     if runs.is_empty() {
-        println!("no active runs");
+        crate::outln!("no active runs");
         return Ok(ExitCode::SUCCESS);
     }
     let rows = runs
@@ -444,7 +444,7 @@ fn active(g: &Globals, a: ActiveArgs) -> anyhow::Result<ExitCode> {
             ]
         })
         .collect();
-    println!(
+    crate::outln!(
         "{}",
         term::table(
             &[
@@ -460,7 +460,7 @@ fn active(g: &Globals, a: ActiveArgs) -> anyhow::Result<ExitCode> {
         )
     );
     for id in &pruned {
-        println!("removed the work files of interrupted run {id}");
+        crate::outln!("removed the work files of interrupted run {id}");
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -1,5 +1,6 @@
 //! `mlops verify`.
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use crate::cli::{print_json, Globals};
@@ -9,6 +10,12 @@ use crate::store::Entity;
 pub struct Args {
     /// Only this entity (`model/fraud`); default: every entity.
     entity: Option<String>,
+    /// Check the heads against this checkpoint (the output of `mlops
+    /// checkpoint --json`, or an audit report's `report.json`) instead of the
+    /// newest one recorded in the repository: a copy kept out of reach of
+    /// whoever can push is what catches a consistent rewrite.
+    #[arg(long, value_name = "FILE")]
+    checkpoint: Option<PathBuf>,
 }
 
 pub fn run(g: &Globals, a: Args) -> anyhow::Result<ExitCode> {
@@ -17,7 +24,19 @@ pub fn run(g: &Globals, a: Args) -> anyhow::Result<ExitCode> {
     if let Some(e) = &only {
         store.require(e)?;
     }
-    let v = crate::verify::verify(&store, only.as_ref())?;
+    let checkpoint = a
+        .checkpoint
+        .as_deref()
+        .map(crate::checkpoint::from_file)
+        .transpose()?;
+    let v = crate::verify::verify(
+        &store,
+        crate::verify::Options {
+            only: only.as_ref(),
+            checkpoint,
+            checkpoint_source: a.checkpoint.map(|p| p.display().to_string()),
+        },
+    )?;
     if g.json {
         print_json(&v)?;
     } else {
@@ -27,21 +46,38 @@ pub fn run(g: &Globals, a: Args) -> anyhow::Result<ExitCode> {
             } else {
                 "ALTERED"
             };
-            println!(
+            if g.quiet && c.problems.is_empty() {
+                continue;
+            }
+            crate::outln!(
                 "{status:<8} {} ({} records, {} commits)",
-                c.entity, c.records, c.commits
+                c.entity,
+                c.records,
+                c.commits
             );
             for p in &c.problems {
-                println!("  problem: {p}");
+                crate::outln!("  problem: {} {p}", c.entity);
             }
             for w in &c.warnings {
-                println!("  warning: {w}");
+                crate::outln!("  warning: {} {w}", c.entity);
             }
         }
+        match &v.checkpoint {
+            Some(cp) => crate::outln!(
+                "checked against checkpoint {} ({} heads, {}, from {})",
+                crate::record::short(&cp.id),
+                cp.heads,
+                cp.created_at,
+                cp.source
+            ),
+            None => crate::outln!(
+                "no checkpoint: a consistent rewrite of the whole history cannot be told from the original (`mlops checkpoint` pins the heads)"
+            ),
+        }
         if v.ok {
-            println!("verified {} records in {} entities: every record hashes to its id and every history is append-only", v.records, v.entities.len());
+            crate::outln!("verified {} records in {} chains: every record hashes to its id and every history is append-only", v.records, v.entities.len());
         } else {
-            println!("verification FAILED: see the problems above");
+            crate::outln!("verification FAILED: see the problems above");
         }
     }
     Ok(if v.ok {

@@ -1,6 +1,7 @@
 //! What the `data` commands do: add, status, verify, diff, list, show.
 
 use std::collections::BTreeMap;
+use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -287,23 +288,24 @@ pub fn add(
     // was read: the unchanged check is repeated on the tip being extended,
     // so concurrent adds record one version, not one each.
     let seen = history.tip;
-    let concurrent: std::cell::RefCell<Option<Version>> = Default::default();
     let appended = store.append(&entity, |tip| {
         if tip.commit != seen {
             let history = tip.history()?;
             if let Some(latest) = version::versions(&history)?.pop() {
                 if latest.body.root == body.root && latest.body.paths == body.paths {
-                    *concurrent.borrow_mut() = Some(latest);
-                    return Err(Error::Refused("recorded by a concurrent writer".into()));
+                    return Ok(ControlFlow::Break(latest));
                 }
             }
         }
-        Ok(draft.clone())
-    });
-    if let Some(latest) = concurrent.into_inner() {
-        return unchanged(store, name, latest, &report, started, warnings);
-    }
-    let record = appended?;
+        Ok(ControlFlow::Continue(draft.clone()))
+    })?;
+    let record = match appended {
+        ControlFlow::Continue(record) => record,
+        // Recorded by a concurrent writer since the history was read.
+        ControlFlow::Break(latest) => {
+            return unchanged(store, name, latest, &report, started, warnings)
+        }
+    };
     let v = Version {
         record: record.clone(),
         body: body.clone(),

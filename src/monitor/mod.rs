@@ -314,5 +314,5 @@ fn record(store: &Store, o: &DriftOutcome, opts: &DriftOptions) -> Result<Record
         "report": report,
     });
     let draft = Draft::new(KIND, SCHEMA, summary).with_body(&body)?;
-    store.append(&entity, |_| Ok(draft.clone()))
+    store.append_draft(&entity, &draft)
 }

@@ -10,6 +10,7 @@ pub mod records;
 pub mod register;
 pub mod spec;
 pub mod state;
+pub mod supersede;
 pub mod verdict;
 
 pub use records::{ModelVersion, Promotion};

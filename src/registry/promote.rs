@@ -5,6 +5,9 @@
 //! are evaluated again against the new state (the version now in the stage
 //! may have changed, and with it every `current`-relative gate).
 
+use std::convert::Infallible;
+use std::ops::ControlFlow;
+
 use serde::Serialize;
 
 use crate::config::Config;
@@ -121,7 +124,7 @@ fn evaluate_on(
     let pass = gates.iter().all(|g| g.pass);
     let current = state
         .in_stage(&opts.stage)
-        .filter(|c| c.version.version != candidate.version.version)
+        .filter(|c| c.record != candidate.record)
         .cloned();
     Ok(Evaluation {
         model: opts.model.clone(),
@@ -166,13 +169,13 @@ pub fn promote(store: &Store, config: &Config, opts: &PromoteOptions) -> Result<
     let result = store.append(&entity, |tip| {
         let state = existing_state(&opts.model, &tip.history()?)?;
         let eval = evaluate_on(store, config, &state, opts, &actor)?;
-        last = Some(eval.clone());
         if eval.candidate.stages.contains(&opts.stage) {
-            return Err(Error::Refused("already in stage".into()));
+            return Ok(ControlFlow::Break(Outcome::AlreadyThere(eval)));
         }
         if !eval.pass && !opts.force {
-            return Err(Error::Refused("gates failed".into()));
+            return Ok(ControlFlow::Break(Outcome::Refused(eval)));
         }
+        last = Some(eval.clone());
         let from_stage = eval.candidate.stages.last().cloned();
         let body = Promotion {
             model: opts.model.clone(),
@@ -181,6 +184,7 @@ pub fn promote(store: &Store, config: &Config, opts: &PromoteOptions) -> Result<
             from_stage,
             to_stage: Some(opts.stage.clone()),
             replaces: eval.current.as_ref().map(|c| c.version.version.clone()),
+            replaces_record: eval.current.as_ref().map(|c| c.record.clone()),
             decision: if eval.pass {
                 "promoted".into()
             } else {
@@ -209,17 +213,17 @@ pub fn promote(store: &Store, config: &Config, opts: &PromoteOptions) -> Result<
                 .map(|r| format!(" (replaces {r})"))
                 .unwrap_or_default()
         );
-        Draft::new(PROMOTION, SCHEMA, summary).with_body(&body)
-    });
-    match (result, last) {
-        (Ok(record), Some(eval)) => Ok(Outcome::Recorded(eval, record)),
-        (Err(Error::Refused(_)), Some(eval)) if eval.candidate.stages.contains(&opts.stage) => {
-            Ok(Outcome::AlreadyThere(eval))
-        }
-        (Err(Error::Refused(_)), Some(eval)) => Ok(Outcome::Refused(eval)),
-        (Err(e), _) => Err(e),
-        (Ok(_), None) => unreachable!("a promotion is recorded only after its evaluation"),
-    }
+        Draft::new(PROMOTION, SCHEMA, summary)
+            .with_body(&body)
+            .map(ControlFlow::Continue)
+    })?;
+    Ok(match result {
+        ControlFlow::Break(outcome) => outcome,
+        ControlFlow::Continue(record) => Outcome::Recorded(
+            last.expect("a promotion is recorded only after its evaluation"),
+            record,
+        ),
+    })
 }
 
 pub struct RollbackOptions {
@@ -251,7 +255,7 @@ pub fn rollback(
                 format!("its stages are {}", stages.join(", ")),
             ));
         }
-        let current = state.stages.get(&opts.stage).cloned().ok_or_else(|| {
+        let current = state.in_stage(&opts.stage).cloned().ok_or_else(|| {
             Error::invalid_with_hint(
                 format!(
                     "no version of model `{}` is in stage `{}`",
@@ -265,19 +269,14 @@ pub fn rollback(
         })?;
         let target: &VersionInfo = match &opts.to {
             Some(v) => {
-                let v = v.strip_prefix('v').unwrap_or(v);
-                state.version(v).ok_or_else(|| {
-                    Error::invalid_with_hint(
-                        format!("model `{}` has no version `{v}`", opts.model),
-                        format!("`mlops model show {}` lists its versions", opts.model),
-                    )
-                })?
+                let spec = crate::registry::spec::parse(&format!("{}@{v}", opts.model), None)?;
+                state.resolve(&spec.selector)?
             }
             None => fallback_stack(&state, &opts.stage)
                 .iter()
                 .rev()
-                .filter(|v| **v != current)
-                .filter_map(|v| state.version(v))
+                .filter(|r| **r != current.record)
+                .filter_map(|r| state.by_record(r))
                 .find(|v| !v.deprecated)
                 .ok_or_else(|| {
                     Error::invalid_with_hint(
@@ -289,10 +288,10 @@ pub fn rollback(
                     )
                 })?,
         };
-        if target.version.version == current {
+        if target.record == current.record {
             return Err(Error::invalid(format!(
-                "version `{current}` already holds `{}`",
-                opts.stage
+                "version `{}` already holds `{}`",
+                current.version.version, opts.stage
             )));
         }
         if target.deprecated {
@@ -307,7 +306,8 @@ pub fn rollback(
             version_record: target.record.clone(),
             from_stage: target.stages.last().cloned(),
             to_stage: Some(opts.stage.clone()),
-            replaces: Some(current.clone()),
+            replaces: Some(current.version.version.clone()),
+            replaces_record: Some(current.record.clone()),
             decision: "rolled-back".into(),
             gates: Vec::new(),
             approvals: Vec::new(),
@@ -322,31 +322,34 @@ pub fn rollback(
         };
         let summary = format!(
             "rollback {} {}: {} -> {}",
-            opts.model, opts.stage, current, body.version
+            opts.model, opts.stage, current.version.version, body.version
         );
-        Draft::new(ROLLBACK, SCHEMA, summary).with_body(&body)
+        Draft::new(ROLLBACK, SCHEMA, summary)
+            .with_body(&body)
+            .map(ControlFlow::<Infallible, _>::Continue)
     })?;
+    let ControlFlow::Continue(record) = record;
     let body = record.parse()?;
     Ok((record, body))
 }
 
-/// The versions a stage falls back to, newest last. A promotion pushes; a
-/// rollback to a version already on the stack pops back to it, so a second
-/// rollback walks further back instead of returning to the version the first
-/// one removed.
-fn fallback_stack(state: &ModelState, stage: &str) -> Vec<String> {
+/// The version records a stage falls back to, newest last. A promotion
+/// pushes; a rollback to a version already on the stack pops back to it, so
+/// a second rollback walks further back instead of returning to the version
+/// the first one removed.
+pub fn fallback_stack(state: &ModelState, stage: &str) -> Vec<String> {
     let mut stack: Vec<String> = Vec::new();
     for (record, p) in &state.moves {
         if p.to_stage.as_deref() != Some(stage) {
             continue;
         }
         if record.kind() == ROLLBACK {
-            if let Some(i) = stack.iter().rposition(|v| *v == p.version) {
+            if let Some(i) = stack.iter().rposition(|v| *v == p.version_record) {
                 stack.truncate(i + 1);
                 continue;
             }
         }
-        stack.push(p.version.clone());
+        stack.push(p.version_record.clone());
     }
     stack
 }
@@ -362,12 +365,8 @@ pub fn deprecate(
     let entity = Entity::new(EntityKind::Model, model)?;
     let record = store.append(&entity, |tip| {
         let state = existing_state(model, &tip.history()?)?;
-        let v = state.version(version).ok_or_else(|| {
-            Error::invalid_with_hint(
-                format!("model `{model}` has no version `{version}`"),
-                format!("`mlops model show {model}` lists its versions"),
-            )
-        })?;
+        let spec = crate::registry::spec::parse(&format!("{model}@{version}"), None)?;
+        let v = state.resolve(&spec.selector)?;
         if v.deprecated {
             return Err(Error::invalid(format!(
                 "version `{version}` is already deprecated"
@@ -375,11 +374,12 @@ pub fn deprecate(
         }
         let body = Promotion {
             model: model.to_string(),
-            version: version.to_string(),
+            version: v.version.version.clone(),
             version_record: v.record.clone(),
             from_stage: v.stages.last().cloned(),
             to_stage: None,
             replaces: None,
+            replaces_record: None,
             decision: "deprecated".into(),
             gates: Vec::new(),
             approvals: Vec::new(),
@@ -393,8 +393,11 @@ pub fn deprecate(
         if !v.stages.is_empty() {
             summary.push_str(&format!(" (leaves {})", v.stages.join(", ")));
         }
-        Draft::new(DEPRECATION, SCHEMA, summary).with_body(&body)
+        Draft::new(DEPRECATION, SCHEMA, summary)
+            .with_body(&body)
+            .map(ControlFlow::<Infallible, _>::Continue)
     })?;
+    let ControlFlow::Continue(record) = record;
     let body = record.parse()?;
     Ok((record, body))
 }

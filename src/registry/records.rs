@@ -10,6 +10,7 @@ pub const VERSION: &str = "model-version";
 pub const PROMOTION: &str = "promotion";
 pub const ROLLBACK: &str = "rollback";
 pub const DEPRECATION: &str = "deprecation";
+pub const SUPERSEDE: &str = "supersede";
 pub const SCHEMA: u64 = 1;
 
 /// The inventory entry of `mlops.toml` as it stood when the event happened.
@@ -107,6 +108,9 @@ pub struct Promotion {
     pub to_stage: Option<String>,
     /// The version that held `to_stage` before, replaced by this event.
     pub replaces: Option<String>,
+    /// Its record (absent in promotions recorded before mlops 0.2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replaces_record: Option<String>,
     /// `promoted`, `overridden`, `rolled-back` or `deprecated`.
     pub decision: String,
     pub gates: Vec<GateResult>,
@@ -117,4 +121,16 @@ pub struct Promotion {
     pub code_commit: Option<String>,
     pub ci: Option<CiContext>,
     pub inventory: Inventory,
+}
+
+/// Settles a version string claimed by several records (two clones that
+/// registered the same version independently): `kept` is the version from
+/// now on; the others stay in the history, resolvable only by record id.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Supersede {
+    pub model: String,
+    pub version: String,
+    pub kept: String,
+    pub superseded: Vec<String>,
+    pub reason: String,
 }

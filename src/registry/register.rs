@@ -2,6 +2,8 @@
 //! it, with the artifacts' hashes and the run's metrics and data copied in so
 //! the version can be audited on its own.
 
+use std::convert::Infallible;
+use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 
 use crate::config::Config;
@@ -92,7 +94,11 @@ pub fn register(
         let state = ModelState::from_history(&opts.model, &tip.history()?)?;
         let version = match &explicit {
             Some(v) => {
-                if state.version(&v.to_string()).is_some() {
+                if state
+                    .versions
+                    .iter()
+                    .any(|i| i.version.version == v.to_string())
+                {
                     return Err(Error::invalid_with_hint(
                         format!("model `{}` already has version `{v}`", opts.model),
                         "versions are immutable: register a new one (`--bump patch`)",
@@ -134,7 +140,9 @@ pub fn register(
             format!("register {}@{version}", opts.model),
         )
         .with_body(&body)
+        .map(ControlFlow::<Infallible, _>::Continue)
     })?;
+    let ControlFlow::Continue(record) = record;
     let body: ModelVersion = record.parse()?;
     debug_assert_eq!(body.version, chosen);
     Ok((record, body))

@@ -8,6 +8,9 @@ pub enum Selector {
     Latest,
     Version(semver::Version),
     Stage(String),
+    /// `name@sha256:<hex prefix>`: one version record, whatever its version
+    /// string says (the way to name one side of a conflict).
+    Record(String),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -27,10 +30,20 @@ pub fn parse(s: &str, default: Option<Selector>) -> Result<ModelSpec> {
         None => default.ok_or_else(|| {
             Error::invalid_with_hint(
                 format!("`{s}` does not name a version"),
-                format!("write `{model}@1.2.0`, `{model}@latest` or `{model}@<stage>`"),
+                format!("write `{model}@1.2.0`, `{model}@latest`, `{model}@<stage>` or `{model}@sha256:<record>`"),
             )
         })?,
         Some("latest") => Selector::Latest,
+        Some(r) if r.starts_with(crate::record::ID_PREFIX) => {
+            let hex = crate::record::hex_of(r);
+            if hex.len() < 6 || hex.len() > 64 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+                return Err(Error::invalid_with_hint(
+                    format!("`{r}` in `{s}` is not a record id"),
+                    "write `sha256:` and at least 6 hex digits of the version record's id",
+                ));
+            }
+            Selector::Record(format!("{}{}", crate::record::ID_PREFIX, hex.to_ascii_lowercase()))
+        }
         Some(v) => {
             let trimmed = v.strip_prefix('v').unwrap_or(v);
             match semver::Version::parse(trimmed) {

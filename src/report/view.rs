@@ -368,29 +368,34 @@ fn decisions_of(state: &ModelState, version: &str) -> Vec<Decision> {
 /// highest stage (what a validator signs off: "better than what it
 /// replaces", as the promotion recorded it), else the version before it.
 fn compare(state: &ModelState, v: &VersionInfo, stage_order: &[String]) -> Option<Comparison> {
-    let me = &v.version.version;
+    let me = &v.record;
     let replaced = stage_order
         .iter()
         .rev()
         .filter(|s| v.stages_reached.contains(*s))
         .find_map(|stage| {
             let (_, last) = state.moves.iter().rev().find(|(r, p)| {
-                &p.version == me
+                &p.version_record == me
                     && p.to_stage.as_deref() == Some(stage.as_str())
                     && (r.kind() == PROMOTION || r.kind() == ROLLBACK)
             })?;
-            let displaced = last.replaces.clone().filter(|h| h != me)?;
+            // Promotions recorded before `replaces_record` existed name the
+            // displaced version by its string only.
+            let displaced = match &last.replaces_record {
+                Some(r) => state.by_record(r),
+                None => state.find_version(last.replaces.as_deref()?).ok().flatten(),
+            }
+            .filter(|h| &h.record != me)?;
             Some((displaced, format!("replaced in {stage}")))
         });
-    let (against, basis) = replaced.or_else(|| {
-        let at = state
-            .versions
+    let (other, basis) = replaced.or_else(|| {
+        let at = state.versions.iter().position(|x| &x.record == me)?;
+        let prev = state.versions[..at]
             .iter()
-            .position(|x| &x.version.version == me)?;
-        let prev = state.versions[..at].iter().rev().find(|x| !x.deprecated)?;
-        Some((prev.version.version.clone(), "previous version".into()))
+            .rev()
+            .find(|x| !x.deprecated && x.superseded_by.is_none())?;
+        Some((prev, "previous version".into()))
     })?;
-    let other = state.version(&against)?;
     let mut names: Vec<&String> = v.version.metrics.keys().collect();
     names.extend(other.version.metrics.keys());
     names.sort();
@@ -412,7 +417,7 @@ fn compare(state: &ModelState, v: &VersionInfo, stage_order: &[String]) -> Optio
         return None;
     }
     Some(Comparison {
-        against,
+        against: other.version.version.clone(),
         basis,
         rows,
     })

@@ -1,6 +1,8 @@
 //! The code a run was trained with: HEAD commit, branch, whether the working
 //! tree was dirty, and the SHA-256 of the uncommitted diff — so a run trained
 //! on uncommitted changes is identifiable, not silently attributed to HEAD.
+//! The diff is taken in a pinned form (`gitcli::stable_diff_of_worktree`), so
+//! the same trees hash the same under anyone's git configuration.
 
 use std::path::Path;
 
@@ -12,11 +14,20 @@ use crate::run::record::CodeInfo;
 pub fn capture(root: &Path) -> CodeInfo {
     let commit = gitcli::try_output(root, &["rev-parse", "--verify", "-q", "HEAD"]);
     let branch = gitcli::try_output(root, &["symbolic-ref", "--short", "-q", "HEAD"]);
-    let status = gitcli::try_output(root, &["status", "--porcelain"]).unwrap_or_default();
+    let status = gitcli::try_output(
+        root,
+        &[
+            "status",
+            "--porcelain=v1",
+            "--untracked-files=normal",
+            "--ignore-submodules=none",
+        ],
+    )
+    .unwrap_or_default();
     let untracked = status.lines().filter(|l| l.starts_with("??")).count() as u64;
     let dirty = status.lines().any(|l| !l.starts_with("??"));
     let diff_sha256 = match (&commit, dirty) {
-        (Some(_), true) => gitcli::output_bytes(root, &["diff", "HEAD", "--binary"])
+        (Some(_), true) => gitcli::stable_diff_of_worktree(root)
             .ok()
             .map(|d| hex::encode(Sha256::digest(&d))),
         _ => None,

@@ -187,7 +187,7 @@ pub fn track(store: &Store, config: &Config, opts: TrackOptions) -> Result<Track
         warnings,
     };
     let draft = draft.with_body(&run)?;
-    let record = store.append(&entity, |_| Ok(draft.clone()))?;
+    let record = store.append_draft(&entity, &draft)?;
     let _ = std::fs::remove_dir_all(&work);
     let exit = match (exit_code, signal) {
         (Some(c), _) => c,
@@ -296,5 +296,5 @@ pub fn amend(
     }
     let summary = format!("amend run {run_id}: {}", parts.join("; "));
     let draft = Draft::new(AMENDMENT, SCHEMA, summary).with_body(&amendment)?;
-    store.append(&entity, |_| Ok(draft.clone()))
+    store.append_draft(&entity, &draft)
 }

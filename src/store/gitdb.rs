@@ -1,6 +1,19 @@
 //! The only module that talks to gix. It knows git objects and refs, nothing
-//! about what records mean: write a blob, add it to a tree, commit on top of a
-//! tip, and move a ref with compare-and-swap.
+//! about what records mean: read and write blobs and trees, commit on top of
+//! a tip, and move a ref with compare-and-swap.
+//!
+//! The swap is where correctness lives (docs/reliability.md). gix's ref
+//! transaction takes its packed-refs snapshot *before* it locks and reads the
+//! loose ref, so with `git pack-refs` running beside it (what `git gc` does)
+//! it could compare against a stale packed value and accept a swap from a tip
+//! that another writer had already moved: an acknowledged write lost. So the
+//! swap runs under mlops's own lock ([`super::lock`]), re-reads the ref itself
+//! in the order git writes it (loose file first, then a fresh packed-refs),
+//! and only then hands the edit to gix; under the lock no other mlops writer
+//! can move the ref, and `pack-refs` never changes a ref's value, so a stale
+//! snapshot inside gix can only cause a spurious retry, never a lost write.
+
+use std::path::{Path, PathBuf};
 
 use gix::bstr::ByteSlice;
 use gix::objs::tree::EntryKind;
@@ -8,6 +21,8 @@ use gix::refs::transaction::{Change, LogChange, PreviousValue, RefEdit, RefLog};
 use gix::refs::{FullName, Target};
 use gix::ObjectId;
 
+use super::lock::{self, SwapLock};
+use crate::context;
 use crate::error::{Error, Result};
 
 /// An open repository.
@@ -16,9 +31,10 @@ pub struct GitDb {
 }
 
 /// The outcome of a compare-and-swap.
+#[derive(Debug, PartialEq, Eq)]
 pub enum Swap {
     Done,
-    /// Another writer moved the ref, or holds its lock: re-read and retry.
+    /// Another writer moved the ref, or git holds its lock: re-read and retry.
     Lost,
 }
 
@@ -29,22 +45,85 @@ pub struct CommitInfo {
     pub message: String,
 }
 
+/// One entry of a tree: a blob or a subtree.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TreeEntry {
+    pub name: String,
+    pub oid: ObjectId,
+    pub is_tree: bool,
+}
+
 impl GitDb {
-    pub fn discover(dir: &std::path::Path) -> Result<GitDb> {
-        let repo = gix::discover(dir).map_err(|_| Error::NotARepo(dir.to_path_buf()))?;
+    /// git's own lock protocol, through gix: lock `<ref>.lock`, check the
+    /// expected value, write the new one and its reflog line, rename.
+    fn swap_under_lock(
+        &self,
+        name: FullName,
+        expected: Option<ObjectId>,
+        new: ObjectId,
+        reflog: &str,
+    ) -> Result<Swap> {
+        let edit = RefEdit {
+            change: Change::Update {
+                log: LogChange {
+                    mode: RefLog::AndReference,
+                    force_create_reflog: true,
+                    message: reflog.into(),
+                },
+                expected: match expected {
+                    Some(old) => PreviousValue::MustExistAndMatch(Target::Object(old)),
+                    None => PreviousValue::MustNotExist,
+                },
+                new: Target::Object(new),
+            },
+            name,
+            deref: false,
+        };
+        let committer = self.repo.committer().transpose().map_err(Error::git)?;
+        let fail = gix::lock::acquire::Fail::Immediately;
+        let prepared = match self.repo.refs.transaction().prepare([edit], fail, fail) {
+            Ok(p) => p,
+            Err(e) if e.is_conflict() || e.can_retry() => return Ok(Swap::Lost),
+            Err(e) => return Err(Error::git(e)),
+        };
+        if context::test_hook("die-holding-ref-lock").is_some() {
+            // A writer killed while git's lock file exists (tests only).
+            // SAFETY: raising a signal on our own process.
+            unsafe {
+                libc::raise(libc::SIGKILL);
+            }
+        }
+        match prepared.commit(committer) {
+            Ok(_) => Ok(Swap::Done),
+            Err(e) if e.is_conflict() || e.can_retry() => Ok(Swap::Lost),
+            Err(e) => Err(Error::git(e)),
+        }
+    }
+
+    pub fn discover(dir: &Path) -> Result<GitDb> {
+        let mut repo = gix::discover(dir).map_err(|_| Error::NotARepo(dir.to_path_buf()))?;
+        // Chains are read commit after commit, each sharing most of its trees
+        // with the one before: a small cache of decoded objects saves the
+        // repeated inflation.
+        repo.object_cache_size_if_unset(4 * 1024 * 1024);
         Ok(GitDb { repo })
     }
 
     /// The working tree's root, or the git dir for a bare repository.
-    pub fn root(&self) -> std::path::PathBuf {
+    pub fn root(&self) -> PathBuf {
         self.repo
             .workdir()
             .unwrap_or_else(|| self.repo.git_dir())
             .to_path_buf()
     }
 
-    pub fn git_dir(&self) -> std::path::PathBuf {
+    pub fn git_dir(&self) -> PathBuf {
         self.repo.git_dir().to_path_buf()
+    }
+
+    /// Where refs, reflogs and objects live (shared by all worktrees).
+    pub fn common_dir(&self) -> PathBuf {
+        self.repo.common_dir().to_path_buf()
     }
 
     pub fn is_bare(&self) -> bool {
@@ -61,11 +140,50 @@ impl GitDb {
         }
     }
 
+    /// A ref's target as gix sees it (fast; may lag a concurrent `pack-refs`
+    /// by a moment, which the swap re-checks under the lock).
     pub fn read_ref(&self, name: &str) -> Result<Option<ObjectId>> {
         match self.repo.try_find_reference(name).map_err(Error::git)? {
             Some(mut r) => Ok(Some(r.peel_to_id().map_err(Error::git)?.detach())),
             None => Ok(None),
         }
+    }
+
+    /// A ref's target read the way git writes it, bypassing every cache: the
+    /// loose file first and, only when there is none, a freshly opened
+    /// packed-refs (git writes packed-refs before it prunes a loose ref, so
+    /// this order never misses a value).
+    pub fn read_ref_fresh(&self, name: &str) -> Result<Option<ObjectId>> {
+        let loose = self.common_dir().join(name);
+        match std::fs::read(&loose) {
+            Ok(bytes) => {
+                let text = bytes.trim();
+                return ObjectId::from_hex(text).map(Some).map_err(|_| {
+                    Error::Git(format!("`{}` does not hold an object id", loose.display()))
+                });
+            }
+            // No loose ref, or a folder of refs where it would be.
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::NotFound | std::io::ErrorKind::IsADirectory
+                ) => {}
+            Err(e) => return Err(Error::io(format!("cannot read `{}`", loose.display()), e)),
+        }
+        if !self.repo.refs.packed_refs_path().is_file() {
+            return Ok(None);
+        }
+        self.repo
+            .refs
+            .force_refresh_packed_buffer()
+            .map_err(Error::git)?;
+        let Some(packed) = self.repo.refs.cached_packed_buffer().map_err(Error::git)? else {
+            return Ok(None);
+        };
+        let found = packed
+            .try_find(name)
+            .map_err(|e| Error::Git(format!("{e:#}")))?;
+        Ok(found.map(|r| r.target()))
     }
 
     /// All refs under a prefix, with their targets.
@@ -96,42 +214,7 @@ impl GitDb {
         })
     }
 
-    /// The blobs of a tree, one level of folders deep: `(folder, file name, bytes)`,
-    /// leaving out the folders named in `skip` without reading their blobs.
-    pub fn read_tree_files(
-        &self,
-        tree: ObjectId,
-        skip: &[&str],
-    ) -> Result<Vec<(String, String, Vec<u8>)>> {
-        let tree = self.repo.find_tree(tree).map_err(Error::git)?;
-        let mut out = Vec::new();
-        for entry in tree.iter() {
-            let entry = entry.map_err(Error::git)?;
-            if !entry.mode().is_tree() {
-                continue;
-            }
-            let folder = entry.filename().to_str_lossy().into_owned();
-            if skip.contains(&folder.as_str()) {
-                continue;
-            }
-            let sub = self.repo.find_tree(entry.oid()).map_err(Error::git)?;
-            for file in sub.iter() {
-                let file = file.map_err(Error::git)?;
-                if !file.mode().is_blob() {
-                    continue;
-                }
-                let blob = self.repo.find_blob(file.oid()).map_err(Error::git)?;
-                out.push((
-                    folder.clone(),
-                    file.filename().to_str_lossy().into_owned(),
-                    blob.data.clone(),
-                ));
-            }
-        }
-        Ok(out)
-    }
-
-    /// Every commit reachable from `tip` (all parents), with its parents and tree.
+    /// Every commit reachable from `tip` (all parents), newest first.
     pub fn commits(&self, tip: ObjectId) -> Result<Vec<(ObjectId, CommitInfo)>> {
         let walk = self.repo.rev_walk([tip]).all().map_err(Error::git)?;
         let mut out = Vec::new();
@@ -142,96 +225,68 @@ impl GitDb {
         Ok(out)
     }
 
-    /// The blob entries of a tree, one level of folders deep: `(folder/name, blob id)`.
-    pub fn tree_listing(&self, tree: ObjectId) -> Result<Vec<(String, ObjectId)>> {
-        let tree = self.repo.find_tree(tree).map_err(Error::git)?;
-        let mut out = Vec::new();
-        for entry in tree.iter() {
-            let entry = entry.map_err(Error::git)?;
-            let folder = entry.filename().to_str_lossy().into_owned();
-            if !entry.mode().is_tree() {
-                out.push((folder, entry.oid().to_owned()));
-                continue;
-            }
-            let sub = self.repo.find_tree(entry.oid()).map_err(Error::git)?;
-            for file in sub.iter() {
-                let file = file.map_err(Error::git)?;
-                out.push((
-                    format!("{folder}/{}", file.filename().to_str_lossy()),
-                    file.oid().to_owned(),
-                ));
+    /// Whether `ancestor` is `descendant` or one of its ancestors.
+    pub fn is_ancestor(&self, ancestor: ObjectId, descendant: ObjectId) -> Result<bool> {
+        if ancestor == descendant {
+            return Ok(true);
+        }
+        let walk = self.repo.rev_walk([descendant]).all().map_err(Error::git)?;
+        for info in walk {
+            if info.map_err(|e| Error::Git(e.to_string()))?.id == ancestor {
+                return Ok(true);
             }
         }
-        Ok(out)
+        Ok(false)
+    }
+
+    pub fn has_object(&self, id: ObjectId) -> bool {
+        self.repo.has_object(id)
     }
 
     pub fn blob(&self, id: ObjectId) -> Result<Vec<u8>> {
         Ok(self.repo.find_blob(id).map_err(Error::git)?.data.clone())
     }
 
-    /// One file of a tree by its path, or `None`.
-    pub fn read_tree_file(&self, tree: ObjectId, path: &str) -> Result<Option<Vec<u8>>> {
-        let tree = self.repo.find_tree(tree).map_err(Error::git)?;
-        match tree.lookup_entry_by_path(path).map_err(Error::git)? {
-            Some(entry) => {
-                let blob = self.repo.find_blob(entry.oid()).map_err(Error::git)?;
-                Ok(Some(blob.data.clone()))
-            }
-            None => Ok(None),
-        }
+    pub fn write_blob(&self, bytes: &[u8]) -> Result<ObjectId> {
+        Ok(self.repo.write_blob(bytes).map_err(Error::git)?.detach())
     }
 
-    /// Writes blobs at the given paths on top of `base` (or an empty tree) and
-    /// returns the new tree.
-    pub fn tree_with(&self, base: Option<ObjectId>, files: &[(String, &[u8])]) -> Result<ObjectId> {
-        let mut entries = Vec::with_capacity(files.len());
-        for (path, bytes) in files {
-            let blob = self.repo.write_blob(bytes).map_err(Error::git)?;
-            entries.push((path.as_str(), blob.detach()));
+    /// The entries of one tree (not recursive).
+    pub fn read_tree(&self, id: ObjectId) -> Result<Vec<TreeEntry>> {
+        let tree = self.repo.find_tree(id).map_err(Error::git)?;
+        let mut out = Vec::new();
+        for entry in tree.iter() {
+            let entry = entry.map_err(Error::git)?;
+            out.push(TreeEntry {
+                name: entry.filename().to_str_lossy().into_owned(),
+                oid: entry.oid().to_owned(),
+                is_tree: entry.mode().is_tree(),
+            });
         }
-        self.upsert(base, &entries)
+        Ok(out)
     }
 
-    /// Adds existing blobs at the given paths on top of `base`.
-    pub fn tree_with_blobs(
-        &self,
-        base: ObjectId,
-        files: &[(String, ObjectId)],
-    ) -> Result<ObjectId> {
-        let entries: Vec<_> = files.iter().map(|(p, id)| (p.as_str(), *id)).collect();
-        self.upsert(Some(base), &entries)
-    }
-
-    /// Puts blobs at `/`-separated paths into `base`, rewriting only the trees
-    /// on those paths. gix's tree editor would also check that every entry of
-    /// every rewritten tree exists — one `stat` per record already in the
-    /// entity's history, which made an append O(history) in system calls. The
-    /// entries of a tree we read back from the object database exist by
-    /// construction, and the new blobs were written just before.
-    fn upsert(&self, base: Option<ObjectId>, files: &[(&str, ObjectId)]) -> Result<ObjectId> {
-        let mut tree = match base {
-            Some(id) if !id.is_empty_tree() => {
-                let tree = self.repo.find_tree(id).map_err(Error::git)?;
-                tree.decode().map_err(Error::git)?.into()
+    /// Writes a tree of these entries (sorted here, as git requires). Entries
+    /// are taken as they are: they come from trees read back from the object
+    /// database or from objects written just before, so gix's editor's check
+    /// that each exists — one `stat` per entry — is not repeated.
+    pub fn write_tree(&self, entries: &[TreeEntry]) -> Result<ObjectId> {
+        let mut tree = gix::objs::Tree::empty();
+        for e in entries {
+            if e.name.is_empty() || e.name == "." || e.name == ".." || e.name.contains(['\0', '/'])
+            {
+                return Err(Error::Git(format!("invalid tree entry name `{}`", e.name)));
             }
-            _ => gix::objs::Tree::empty(),
-        };
-        let mut folders: std::collections::BTreeMap<&str, Vec<(&str, ObjectId)>> =
-            Default::default();
-        for (path, id) in files {
-            match path.split_once('/') {
-                Some((folder, rest)) => folders.entry(folder).or_default().push((rest, *id)),
-                None => set_entry(&mut tree, path, EntryKind::Blob, *id)?,
-            }
-        }
-        for (folder, inner) in folders {
-            let existing = tree
-                .entries
-                .iter()
-                .find(|e| e.mode.is_tree() && e.filename == folder.as_bytes())
-                .map(|e| e.oid);
-            let sub = self.upsert(existing, &inner)?;
-            set_entry(&mut tree, folder, EntryKind::Tree, sub)?;
+            let kind = if e.is_tree {
+                EntryKind::Tree
+            } else {
+                EntryKind::Blob
+            };
+            tree.entries.push(gix::objs::tree::Entry {
+                mode: kind.into(),
+                filename: e.name.as_str().into(),
+                oid: e.oid,
+            });
         }
         tree.entries.sort();
         Ok(self.repo.write_object(&tree).map_err(Error::git)?.detach())
@@ -255,7 +310,39 @@ impl GitDb {
         Ok(commit.id)
     }
 
-    /// Moves `name` from `expected` (`None`: must not exist) to `new`.
+    /// Sets refs that only mlops keeps and nobody appends to (the remote tips
+    /// a sync saw), in one transaction.
+    pub fn set_refs(&self, refs: &[(String, ObjectId)], reflog: &str) -> Result<()> {
+        if refs.is_empty() {
+            return Ok(());
+        }
+        let mut edits = Vec::with_capacity(refs.len());
+        for (name, id) in refs {
+            edits.push(RefEdit {
+                change: Change::Update {
+                    log: LogChange {
+                        mode: RefLog::AndReference,
+                        force_create_reflog: false,
+                        message: reflog.into(),
+                    },
+                    expected: PreviousValue::Any,
+                    new: Target::Object(*id),
+                },
+                name: name
+                    .as_str()
+                    .try_into()
+                    .map_err(|e| Error::Git(format!("invalid ref `{name}`: {e}")))?,
+                deref: false,
+            });
+        }
+        self.repo.edit_references(edits).map_err(Error::git)?;
+        Ok(())
+    }
+
+    /// Moves `name` from `expected` (`None`: must not exist) to `new`, under
+    /// mlops's lock for the ref (see the module comment). The reflog is kept
+    /// for every ref under `refs/mlops/`, so a rewind shows in `git reflog`
+    /// and `mlops verify`.
     pub fn compare_and_swap(
         &self,
         name: &str,
@@ -266,85 +353,30 @@ impl GitDb {
         let full: FullName = name
             .try_into()
             .map_err(|e| Error::Git(format!("invalid ref `{name}`: {e}")))?;
-        let expected = match expected {
-            Some(old) => PreviousValue::MustExistAndMatch(Target::Object(old)),
-            None => PreviousValue::MustNotExist,
-        };
-        let edit = RefEdit {
-            change: Change::Update {
-                log: LogChange {
-                    mode: RefLog::AndReference,
-                    force_create_reflog: false,
-                    message: reflog.into(),
-                },
-                expected,
-                new: Target::Object(new),
-            },
-            name: full,
-            deref: false,
-        };
-        let e = match self.repo.edit_reference(edit) {
-            Ok(_) => return Ok(Swap::Done),
-            Err(e) => e,
-        };
-        if let Some(lock) = self.stale_lock(name) {
-            return Err(Error::invalid_with_hint(
-                format!(
-                    "`{}` is left over from a writer that stopped",
-                    lock.display()
-                ),
-                "if no mlops or git process is running, delete that file",
-            ));
+        let common = self.common_dir();
+        let mut guard = SwapLock::acquire(&common, name)?;
+        if self.read_ref_fresh(name)? != expected {
+            return Ok(Swap::Lost);
         }
-        match e {
-            e if e.is_conflict() || e.can_retry() => Ok(Swap::Lost),
-            e => {
-                // A lost race can also surface as a lock or mismatch error that
-                // gix does not classify; the caller re-reads the tip and decides.
-                let text = format!("{e:#}");
-                if text.contains("lock") || text.contains("expected") || text.contains("exist") {
-                    Ok(Swap::Lost)
-                } else {
-                    Err(Error::Git(text))
-                }
-            }
+        if lock::git_lock_held(&common, name, &mut guard)? {
+            return Ok(Swap::Lost);
+        }
+        guard.mark_swapping(name)?;
+        let result = self.swap_under_lock(full, expected, new, reflog);
+        guard.mark_idle()?;
+        if result? == Swap::Lost {
+            return Ok(Swap::Lost);
+        }
+        // Read back: under the lock nobody else can have moved it, so anything
+        // but our commit means the swap did not happen as git sees it.
+        match self.read_ref_fresh(name)? {
+            Some(now) if now == new => Ok(Swap::Done),
+            other => Err(Error::Git(format!(
+                "`{name}` reads back as {} right after it was set to {new}",
+                other
+                    .map(|o| o.to_string())
+                    .unwrap_or_else(|| "missing".into())
+            ))),
         }
     }
-}
-
-/// A ref lock older than this is not a writer at work (one holds it for
-/// milliseconds) but one that died: waiting out the retry deadline for it
-/// would only hang every writer of the entity for a minute.
-const STALE_LOCK: std::time::Duration = std::time::Duration::from_secs(10);
-
-impl GitDb {
-    fn stale_lock(&self, refname: &str) -> Option<std::path::PathBuf> {
-        let git_dir = self.git_dir();
-        [
-            git_dir.join(format!("{refname}.lock")),
-            git_dir.join("packed-refs.lock"),
-        ]
-        .into_iter()
-        .find(|lock| {
-            std::fs::metadata(lock)
-                .and_then(|m| m.modified())
-                .ok()
-                .and_then(|t| t.elapsed().ok())
-                .is_some_and(|age| age > STALE_LOCK)
-        })
-    }
-}
-
-/// Replaces or adds the entry `name` of `tree` (sorted later, by the caller).
-fn set_entry(tree: &mut gix::objs::Tree, name: &str, kind: EntryKind, id: ObjectId) -> Result<()> {
-    if name.is_empty() || name == "." || name == ".." || name.contains(['\0', '/']) {
-        return Err(Error::Git(format!("invalid tree entry name `{name}`")));
-    }
-    tree.entries.retain(|e| e.filename != name.as_bytes());
-    tree.entries.push(gix::objs::tree::Entry {
-        mode: kind.into(),
-        filename: name.into(),
-        oid: id,
-    });
-    Ok(())
 }

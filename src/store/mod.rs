@@ -9,8 +9,11 @@
 //! lost race leaves at most unreachable objects, never a half-written history.
 
 mod gitdb;
+pub mod layout;
+mod lock;
 pub mod order;
 
+use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -21,13 +24,13 @@ use crate::context;
 use crate::error::{Error, Result};
 use crate::names;
 use crate::record::{self, Draft, Envelope, Record};
-pub use gitdb::{GitDb, Swap};
+pub use gitdb::{CommitInfo, GitDb, Swap, TreeEntry};
+use layout::ATTACHMENTS;
 
 pub const REF_ROOT: &str = "refs/mlops/";
 /// The trailer that names the newest record in a commit message, so an append
 /// learns `prev` from one commit instead of reading the whole history.
-const TRAILER: &str = "Mlops-Record: ";
-const ATTACHMENTS: &str = "attachments";
+pub const TRAILER: &str = "Mlops-Record: ";
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -119,7 +122,6 @@ impl std::fmt::Display for Entity {
 /// The current tip of an entity, read once per append attempt.
 pub struct Tip<'s> {
     store: &'s Store,
-    pub entity: Entity,
     pub commit: Option<ObjectId>,
     tree: Option<ObjectId>,
     /// The newest record, from the tip commit's trailer.
@@ -131,6 +133,15 @@ impl Tip<'_> {
     /// to re-check promotion gates against the state it is about to extend).
     pub fn history(&self) -> Result<History> {
         self.store.history_at(self.commit)
+    }
+
+    /// When the newest record was made: an append never records an earlier
+    /// time (one record file read, found by its id).
+    fn latest_created_at(&self) -> Result<Option<String>> {
+        match (self.tree, &self.latest) {
+            (Some(tree), Some(latest)) => self.store.created_at_in(tree, latest),
+            _ => Ok(None),
+        }
     }
 }
 
@@ -156,9 +167,9 @@ pub struct Store {
     db: GitDb,
 }
 
-/// Where a record lives in its entity's tree.
-fn record_path(record: &Record) -> String {
-    format!("{}/{}.json", record.kind(), record.hex())
+/// A record's file name in its kind's folder.
+pub fn record_file(record: &Record) -> String {
+    format!("{}.json", record.hex())
 }
 
 impl Store {
@@ -210,26 +221,52 @@ impl Store {
 
     pub fn tip(&self, entity: &Entity) -> Result<Tip<'_>> {
         let commit = self.db.read_ref(&entity.refname())?;
+        self.tip_at(commit)
+    }
+
+    /// The tip as git has it on disk right now (no cached packed-refs), for
+    /// a writer about to extend it.
+    fn fresh_tip(&self, refname: &str) -> Result<Tip<'_>> {
+        let commit = self.db.read_ref_fresh(refname)?;
+        self.tip_at(commit)
+    }
+
+    fn tip_at(&self, commit: Option<ObjectId>) -> Result<Tip<'_>> {
         let (tree, latest) = match commit {
             Some(c) => {
                 let info = self.db.commit_info(c)?;
-                let latest = info
-                    .message
-                    .lines()
-                    .rev()
-                    .find_map(|l| l.strip_prefix(TRAILER))
-                    .map(|s| s.trim().to_string());
-                (Some(info.tree), latest)
+                (Some(info.tree), trailer(&info.message))
             }
             None => (None, None),
         };
         Ok(Tip {
             store: self,
-            entity: entity.clone(),
             commit,
             tree,
             latest,
         })
+    }
+
+    /// The `created_at` of one record of a tree, found by its id.
+    pub fn created_at_in(&self, tree: ObjectId, id: &str) -> Result<Option<String>> {
+        let name = format!("{}.json", record::hex_of(id));
+        let root = self.db.read_tree(tree)?;
+        for folder in layout::record_folders(&root) {
+            if let Some(oid) = layout::find(&self.db, tree, &folder.name, &name)? {
+                let record = Record::from_bytes(&self.db.blob(oid)?, Some(id))?;
+                return Ok(Some(record.created_at().to_string()));
+            }
+        }
+        Ok(None)
+    }
+
+    /// The newest record of the chain at a commit, as `(created_at, id)`.
+    pub fn latest_at(&self, commit: ObjectId) -> Result<Option<(String, String)>> {
+        let info = self.db.commit_info(commit)?;
+        let Some(id) = trailer(&info.message) else {
+            return Ok(None);
+        };
+        Ok(self.created_at_in(info.tree, &id)?.map(|at| (at, id)))
     }
 
     /// The underlying object database, for whole-history checks (`verify`).
@@ -251,32 +288,40 @@ impl Store {
 
     /// The entity's history, oldest first; an unknown entity has an empty one.
     pub fn history(&self, entity: &Entity) -> Result<History> {
-        let tip = self.db.read_ref(&entity.refname())?;
+        self.history_of_ref(&entity.refname())
+    }
+
+    /// The history of any record chain by its ref.
+    pub fn history_of_ref(&self, refname: &str) -> Result<History> {
+        let tip = self.db.read_ref(refname)?;
         self.history_at(tip)
     }
 
-    fn history_at(&self, tip: Option<ObjectId>) -> Result<History> {
+    /// The history at a given commit of an entity's chain.
+    pub fn history_at(&self, tip: Option<ObjectId>) -> Result<History> {
         let Some(commit) = tip else {
             return Ok(History::default());
         };
         let tree = self.db.commit_info(commit)?.tree;
         let mut records = Vec::new();
-        for (folder, file, bytes) in self.db.read_tree_files(tree, &[ATTACHMENTS])? {
-            if folder == ATTACHMENTS {
+        for file in layout::files(&self.db, tree)? {
+            if file.folder == ATTACHMENTS {
                 continue;
             }
-            let hex = file.strip_suffix(".json").unwrap_or(&file);
-            let record = Record::from_bytes(&bytes, Some(hex)).map_err(|e| match e {
-                Error::CorruptRecord { reason, .. } => Error::CorruptRecord {
-                    id: format!("{folder}/{file}"),
-                    reason,
-                },
-                other => other,
-            })?;
-            if record.kind() != folder {
+            let shown = format!("{}/{}", file.folder, file.name);
+            let hex = file.name.strip_suffix(".json").unwrap_or(&file.name);
+            let record =
+                Record::from_bytes(&self.db.blob(file.oid)?, Some(hex)).map_err(|e| match e {
+                    Error::CorruptRecord { reason, .. } => Error::CorruptRecord {
+                        id: shown.clone(),
+                        reason,
+                    },
+                    other => other,
+                })?;
+            if record.kind() != file.folder {
                 return Err(Error::CorruptRecord {
-                    id: format!("{folder}/{file}"),
-                    reason: format!("a `{}` record filed under `{folder}`", record.kind()),
+                    id: shown,
+                    reason: format!("a `{}` record filed under `{}`", record.kind(), file.folder),
                 });
             }
             records.push(record);
@@ -290,14 +335,11 @@ impl Store {
 
     /// An attachment of the entity, checked against its id.
     pub fn attachment(&self, history: &History, id: &str) -> Result<Vec<u8>> {
-        let tree = history
-            .tree
-            .ok_or_else(|| Error::NotFound(format!("attachment `{id}`")))?;
-        let path = format!("{ATTACHMENTS}/{}", record::hex_of(id));
-        let bytes = self
-            .db
-            .read_tree_file(tree, &path)?
-            .ok_or_else(|| Error::NotFound(format!("attachment `{id}`")))?;
+        let missing = || Error::NotFound(format!("attachment `{id}`"));
+        let tree = history.tree.ok_or_else(missing)?;
+        let oid =
+            layout::find(&self.db, tree, ATTACHMENTS, record::hex_of(id))?.ok_or_else(missing)?;
+        let bytes = self.db.blob(oid)?;
         if record::hex_of(&record::content_id(&bytes)) != record::hex_of(id) {
             return Err(Error::CorruptRecord {
                 id: id.to_string(),
@@ -309,57 +351,83 @@ impl Store {
 
     /// Appends one event to an entity's chain.
     ///
-    /// `build` sees the current tip and returns the draft to append, or an
-    /// error to refuse (e.g. a gate that no longer passes). If another writer
-    /// moves the ref first, the tip is re-read and `build` runs again, so the
-    /// decision is always made against the state the event extends. Appending
-    /// a record that is already in the history is a no-op that returns it.
-    pub fn append<F>(&self, entity: &Entity, mut build: F) -> Result<Record>
+    /// `build` sees the current tip and returns the draft to append, or
+    /// `Break` with its own result to stop without appending (a gate that no
+    /// longer passes, a version a concurrent writer already recorded). If
+    /// another writer moves the ref first, the tip is re-read and `build`
+    /// runs again, so the decision is always made against the state the
+    /// event extends. Appending a record that is already in the history is a
+    /// no-op that returns it.
+    pub fn append<T, F>(&self, entity: &Entity, build: F) -> Result<ControlFlow<T, Record>>
     where
-        F: FnMut(&Tip) -> Result<Draft>,
+        F: FnMut(&Tip) -> Result<ControlFlow<T, Draft>>,
+    {
+        self.append_to_ref(&entity.refname(), build)
+    }
+
+    /// [`Store::append`] for a chain that is not an entity's (the checkpoints).
+    pub fn append_to_ref<T, F>(&self, refname: &str, mut build: F) -> Result<ControlFlow<T, Record>>
+    where
+        F: FnMut(&Tip) -> Result<ControlFlow<T, Draft>>,
     {
         let actor = self.identity()?;
         let tool = context::tool_version();
-        let refname = entity.refname();
+        let refname = refname.to_string();
         let deadline = Instant::now() + Duration::from_secs(60);
         let mut rng = rand::rng();
         let mut attempts = 0u32;
         loop {
             attempts += 1;
-            let tip = self.tip(entity)?;
-            let draft = build(&tip)?;
-            let created_at = context::now_timestamp();
+            let tip = self.fresh_tip(&refname)?;
+            let draft = match build(&tip)? {
+                ControlFlow::Break(stop) => return Ok(ControlFlow::Break(stop)),
+                ControlFlow::Continue(draft) => draft,
+            };
+            // A clock behind the previous record's (another clone's, or a
+            // pinned `MLOPS_NOW`) must not make the chain go back in time:
+            // the record takes its predecessor's time and keeps the reading.
+            let reading = context::now_timestamp();
+            let (created_at, clock) = match tip.latest_created_at()? {
+                Some(prev) if prev > reading => (prev, Some(reading.as_str())),
+                _ => (reading.clone(), None),
+            };
             let record = draft.seal(&Envelope {
                 created_at: &created_at,
                 actor: &actor,
                 tool: &tool,
                 prev: tip.latest.as_deref(),
+                clock,
             })?;
-            let mut files: Vec<(String, &[u8])> = vec![(record_path(&record), record.bytes())];
-            let attachment_paths: Vec<String> = draft
-                .attachments
-                .iter()
-                .map(|a| format!("{ATTACHMENTS}/{}", record::hex_of(&record::content_id(a))))
-                .collect();
-            for (path, bytes) in attachment_paths.iter().zip(&draft.attachments) {
-                files.push((path.clone(), bytes.as_slice()));
+            if let Some(tree) = tip.tree {
+                if layout::find(&self.db, tree, record.kind(), &record_file(&record))?.is_some() {
+                    return Ok(ControlFlow::Continue(record));
+                }
             }
-            let tree = self.db.tree_with(tip.tree, &files)?;
-            // An unchanged tree means the record is already in the history
-            // (appends are idempotent); checking here avoids a second parse
-            // of a large tree.
-            if Some(tree) == tip.tree {
-                return Ok(record);
+            let mut files = vec![layout::File {
+                folder: record.kind().to_string(),
+                name: record_file(&record),
+                oid: self.db.write_blob(record.bytes())?,
+            }];
+            for bytes in &draft.attachments {
+                files.push(layout::File {
+                    folder: ATTACHMENTS.to_string(),
+                    name: record::hex_of(&record::content_id(bytes)).to_string(),
+                    oid: self.db.write_blob(bytes)?,
+                });
             }
-            let message = format!("{}\n\n{TRAILER}{}\n", one_line(&draft.summary), record.id());
+            let tree = layout::insert(&self.db, tip.tree, files)?;
+            let message = commit_message(&draft.summary, record.id());
             let parents: Vec<ObjectId> = tip.commit.into_iter().collect();
             let commit = self.db.commit(&message, tree, &parents)?;
+            if let Some(ms) = context::test_hook("pause-before-swap") {
+                std::thread::sleep(Duration::from_millis(ms.parse().unwrap_or(500)));
+            }
             let reflog = format!("mlops: {}", one_line(&draft.summary));
             match self
                 .db
                 .compare_and_swap(&refname, tip.commit, commit, &reflog)?
             {
-                Swap::Done => return Ok(record),
+                Swap::Done => return Ok(ControlFlow::Continue(record)),
                 Swap::Lost if Instant::now() < deadline => {
                     let cap = 2u64.pow(attempts.min(6)) * 2;
                     std::thread::sleep(Duration::from_millis(rng.random_range(1..=cap)));
@@ -373,6 +441,31 @@ impl Store {
             }
         }
     }
+
+    /// Appends a draft that does not depend on the state it extends (a note,
+    /// a run, a drift report).
+    pub fn append_draft(&self, entity: &Entity, draft: &Draft) -> Result<Record> {
+        match self.append(entity, |_| {
+            Ok(ControlFlow::<(), _>::Continue(draft.clone()))
+        })? {
+            ControlFlow::Continue(record) => Ok(record),
+            ControlFlow::Break(()) => unreachable!("the draft is always appended"),
+        }
+    }
+}
+
+/// The record a commit names in its `Mlops-Record:` trailer.
+pub fn trailer(message: &str) -> Option<String> {
+    message
+        .lines()
+        .rev()
+        .find_map(|l| l.strip_prefix(TRAILER))
+        .map(|s| s.trim().to_string())
+}
+
+/// A commit message for a record: its one-line summary and the trailer.
+pub fn commit_message(summary: &str, record_id: &str) -> String {
+    format!("{}\n\n{TRAILER}{record_id}\n", one_line(summary))
 }
 
 fn one_line(s: &str) -> String {

@@ -67,6 +67,7 @@ mod tests {
                 actor: "a <a@x>",
                 tool: "t",
                 prev,
+                clock: None,
             })
             .unwrap()
     }

@@ -213,7 +213,8 @@ fn each_event_is_a_commit_on_a_linear_chain_with_prev_links() {
         let listing = repo.git(&["ls-tree", &id]).ok().stdout;
         assert_eq!(
             listing.lines().count(),
-            if tree.ends_with("note") { 3 } else { 1 }
+            // `note/` and the layout marker at the root.
+            if tree.ends_with("note") { 3 } else { 2 }
         );
         let rebuilt = repo.git_stdin(&["mktree"], &listing).ok();
         assert_eq!(rebuilt.stdout.trim(), id, "{tree}");
@@ -483,6 +484,7 @@ fn help_reference_is_stable() {
         "model show",
         "model history",
         "model deprecate",
+        "model supersede",
         "promote",
         "rollback",
         "resolve",
@@ -492,6 +494,7 @@ fn help_reference_is_stable() {
         "sync",
         "log",
         "verify",
+        "checkpoint",
         "config",
         "note",
         "demo",
@@ -532,7 +535,7 @@ fn verify_passes_on_intact_histories_and_names_a_rewritten_record() {
         .to_string();
     let kept: Vec<&str> = listing
         .lines()
-        .filter(|l| !l.contains(&first_hex))
+        .filter(|l| l.contains("\tnote/") && !l.contains(&first_hex))
         .collect();
     assert_eq!(kept.len(), 1);
     let blob = kept[0].split_whitespace().nth(2).unwrap().to_string();
@@ -551,8 +554,16 @@ fn verify_passes_on_intact_histories_and_names_a_rewritten_record() {
             .trim()
             .to_string()
     };
+    let marker = repo
+        .git(&["rev-parse", "refs/mlops/models/x:mlops-layout"])
+        .ok()
+        .stdout
+        .trim()
+        .to_string();
     let sub = mktree(format!("100644 blob {blob}\t{name}\n"));
-    let root = mktree(format!("040000 tree {sub}\tnote\n"));
+    let root = mktree(format!(
+        "040000 tree {sub}\tnote\n100644 blob {marker}\tmlops-layout\n"
+    ));
     let commit = repo
         .git(&[
             "commit-tree",
@@ -570,7 +581,7 @@ fn verify_passes_on_intact_histories_and_names_a_rewritten_record() {
     assert!(bad.stdout.contains("ALTERED  model/x"), "{}", bad.stdout);
     assert!(
         bad.stdout
-            .contains(&format!("removes `note/{first_hex}.json`")),
+            .contains(&format!("removes `note` record `{}`", &first_hex[..12])),
         "{}",
         bad.stdout
     );
@@ -598,7 +609,7 @@ fn append_cost_in_process() {
     for i in 0..n {
         let draft = Draft::new("note", 1, format!("event {i}")).set("text", format!("event {i}"));
         let t = Instant::now();
-        store.append(&entity, |_| Ok(draft.clone())).unwrap();
+        store.append_draft(&entity, &draft).unwrap();
         times.push(t.elapsed());
     }
     let median = |s: &[Duration]| {
@@ -664,7 +675,7 @@ fn a_lock_left_by_a_dead_writer_is_named_at_once_not_waited_out() {
     let out = repo.mlops(&["note", "model/z", "-m", "b"]).code(2);
     assert!(started.elapsed() < std::time::Duration::from_secs(10));
     assert!(
-        out.stderr.contains("z.lock") && out.stderr.contains("hint: if no mlops"),
+        out.stderr.contains("z.lock") && out.stderr.contains("hint: if no git process"),
         "{}",
         out.stderr
     );

@@ -77,7 +77,11 @@ fn chain(repo: &Repo, refname: &str) -> Vec<Value> {
                 ])
                 .ok()
                 .stdout;
-            let added: Vec<&str> = files.lines().collect();
+            // Records only: not the layout marker, not attachments.
+            let added: Vec<&str> = files
+                .lines()
+                .filter(|f| f.ends_with(".json") && !f.starts_with("attachments/"))
+                .collect();
             assert_eq!(added.len(), 1, "one record per commit: {added:?}");
             let blob = repo
                 .git(&["cat-file", "blob", &format!("{c}:{}", added[0])])

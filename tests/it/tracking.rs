@@ -347,12 +347,54 @@ fn code_state_is_recorded_with_the_diff_hash_of_uncommitted_changes() {
     assert_eq!(clean["run"]["code"]["dirty"], false);
     assert!(clean["run"]["code"]["diff_sha256"].is_null());
     assert_eq!(dirty["run"]["code"]["dirty"], true);
-    let diff = repo.git(&["diff", "HEAD", "--binary"]).ok().stdout;
+    // The recorded hash is of the diff in git's plain form, so anyone can
+    // recompute it from the same trees.
+    let diff = repo
+        .git(&[
+            "diff",
+            "HEAD",
+            "--binary",
+            "--full-index",
+            "--no-ext-diff",
+            "--no-textconv",
+            "--no-color",
+        ])
+        .ok()
+        .stdout;
     let expected = {
         use sha2::Digest;
         hex::encode(sha2::Sha256::digest(diff.as_bytes()))
     };
     assert_eq!(dirty["run"]["code"]["diff_sha256"], expected);
+
+    // A user's git configuration changes what `git diff` prints (colours,
+    // prefixes, an external diff program, a textconv filter, more context),
+    // but not the hash mlops records for the same trees.
+    let attributes = repo.home.join("attributes");
+    std::fs::write(&attributes, "*.sh diff=shout\n").unwrap();
+    let external = repo.home.join("extdiff.sh");
+    std::fs::write(&external, "#!/bin/sh\necho external diff says hi\n").unwrap();
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&external, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    for (key, value) in [
+        ("color.diff", "always"),
+        ("color.ui", "always"),
+        ("diff.noprefix", "true"),
+        ("diff.mnemonicPrefix", "true"),
+        ("diff.context", "10"),
+        ("diff.external", external.to_str().unwrap()),
+        ("core.attributesFile", attributes.to_str().unwrap()),
+        ("diff.shout.textconv", "tr a-z A-Z <"),
+    ] {
+        repo.git(&["config", key, value]).ok();
+    }
+    let hostile = repo.git(&["diff", "HEAD"]).ok().stdout;
+    assert!(hostile.contains("external diff says hi"), "{hostile}");
+    track(&repo, &[], &sh("true")).ok();
+    let again = show(&repo, runs(&repo)[0]["run_id"].as_str().unwrap());
+    assert_eq!(again["run"]["code"]["diff_sha256"], expected);
 }
 
 #[test]
