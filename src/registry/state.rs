@@ -252,12 +252,21 @@ impl ModelState {
                 self.version(&latest.version.version)
             }
             Selector::Version(v) => self.version(&v.to_string()),
-            Selector::Stage(s) => self.in_stage(s).ok_or_else(|| {
-                Error::invalid_with_hint(
-                    format!("no version of model `{}` is in stage `{s}`", self.name),
-                    hint,
-                )
-            }),
+            Selector::Stage(s) => {
+                let held = self.in_stage(s).ok_or_else(|| {
+                    Error::invalid_with_hint(
+                        format!("no version of model `{}` is in stage `{s}`", self.name),
+                        hint,
+                    )
+                })?;
+                // The stage holds one record, but a deploy script that asks
+                // for it by stage must not ship a version whose string means
+                // two things until that is settled.
+                if held.in_conflict {
+                    self.version(&held.version.version)?;
+                }
+                Ok(held)
+            }
             Selector::Record(prefix) => {
                 let hex = record::hex_of(prefix);
                 let found: Vec<&VersionInfo> = self

@@ -63,7 +63,15 @@ pub fn run(argv: &[String], dir: &Path, env: &[(&str, String)]) -> Result<Finish
     // reach another process that was given its pid.
     let exited = Arc::new(Mutex::new(false));
     let gate = Arc::clone(&exited);
+    // Tests only: the forwarder gives up its end of signal-hook's wake-up
+    // pipe before `close` writes to it, the interleaving that once killed a
+    // finished `mlops track` with SIGPIPE before its run was recorded.
+    let drop_pipe_early = crate::context::test_hook("track-close-race").is_some();
     let forwarder = std::thread::spawn(move || {
+        if drop_pipe_early {
+            drop(signals);
+            return;
+        }
         for info in &mut signals {
             seen.store(info.signal, Ordering::SeqCst);
             let from_terminal = matches!(info.cause, Cause::Kernel);

@@ -7,6 +7,7 @@ mod data;
 mod demo;
 mod drift;
 mod foundation;
+mod history;
 mod registry;
 mod report;
 mod sync;

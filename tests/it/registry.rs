@@ -1423,14 +1423,9 @@ fn init_installs_a_promote_workflow_that_checks_prs_and_promotes_on_merge() {
     assert_eq!(records.len(), 1, "{all:?}");
     assert!(records[0].0.contains("push"), "{:?}", records[0]);
     assert!(records[0].1.contains("--reason"), "{:?}", records[0]);
-    // The records reach the remote only because the workflow pushes them.
-    assert!(
-        records[0]
-            .1
-            .contains("git push origin 'refs/mlops/*:refs/mlops/*'"),
-        "{:?}",
-        records[0]
-    );
+    // The records reach the remote only because the workflow shares them,
+    // with `mlops sync` (never a raw or forced push).
+    assert!(records[0].1.contains("mlops sync"), "{:?}", records[0]);
     // The records are fetched before anything runs.
     assert!(all
         .iter()
@@ -1691,4 +1686,46 @@ model = "fraud"
     assert_eq!(tip(&repo, "fraud"), before);
     let list = repo.mlops(&["model", "list", "--json"]).ok().json();
     assert_eq!(list[0]["drift"], "drift (fraud-inputs, 2026-03-01)");
+}
+
+/// Contention forced, not hoped for: the test hook pauses the promotion of
+/// 1.2.0 after it read the tip and evaluated its gates; 1.1.0 lands
+/// meanwhile. The swap of 1.2.0 is lost, the tip re-read and the gates
+/// evaluated again against 1.1.0, which it no longer beats: refused.
+#[test]
+fn a_promotion_paused_before_its_swap_is_re_evaluated_against_the_winner() {
+    let repo = repo_with(
+        r#"
+[models.fraud]
+stages = ["production"]
+[models.fraud.gates.production]
+metrics = ["acc >= current"]
+"#,
+    );
+    version(&repo, "fraud", "1.0.0", 0.8);
+    version(&repo, "fraud", "1.1.0", 0.9);
+    version(&repo, "fraud", "1.2.0", 0.85);
+    promote(&repo, &["fraud@1.0.0", "--to", "production"]).ok();
+    let mut slow = repo.mlops_cmd(&["promote", "fraud@1.2.0", "--to", "production", "--json"]);
+    slow.env("MLOPS_TEST_HOOKS", "pause-before-swap=2500")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let slow = slow.spawn().unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(700));
+    promote(&repo, &["fraud@1.1.0", "--to", "production"]).ok();
+    let out = slow.wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let eval: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(eval["evaluation"]["current"]["version"], "1.1.0");
+    assert!(eval["recorded"].is_null());
+    let recorded: Vec<String> = moves(&repo, "fraud")
+        .iter()
+        .map(|p| p["version"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(recorded, ["1.0.0", "1.1.0"]);
 }
