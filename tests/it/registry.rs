@@ -1427,9 +1427,7 @@ fn init_installs_a_promote_workflow_that_checks_prs_and_promotes_on_merge() {
     // with `mlops sync` (never a raw or forced push).
     assert!(records[0].1.contains("mlops sync"), "{:?}", records[0]);
     // The records are fetched before anything runs.
-    assert!(all
-        .iter()
-        .any(|(_, r)| r.contains("git fetch origin '+refs/mlops/*:refs/mlops/*'")));
+    assert!(all.iter().any(|(_, r)| r.contains("mlops sync --no-push")));
     // The verdict comment is found again by its hidden marker.
     assert!(all.iter().any(|(_, r)| r.contains("<!-- mlops-verdict")));
 }
