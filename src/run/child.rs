@@ -89,8 +89,17 @@ pub fn run(argv: &[String], dir: &Path, env: &[(&str, String)]) -> Result<Finish
     let status = child
         .wait()
         .map_err(|e| Error::io(format!("cannot wait for `{program}`"), e))?;
+    let forwarder = if drop_pipe_early {
+        // Make the interleaving certain: the reader is gone before `close`.
+        let _ = forwarder.join();
+        None
+    } else {
+        Some(forwarder)
+    };
     handle.close();
-    let _ = forwarder.join();
+    if let Some(f) = forwarder {
+        let _ = f.join();
+    }
     let sig = received.load(Ordering::SeqCst);
     Ok(Finished {
         status,
