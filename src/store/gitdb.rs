@@ -25,6 +25,25 @@ use super::lock::{self, SwapLock};
 use crate::context;
 use crate::error::{Error, Result};
 
+/// Writes an object, again if the first attempt failed. `git gc` and
+/// `git prune-packed` remove empty `objects/xx/` folders, and gix, unlike
+/// git, does not recreate the folder when it vanishes between its `mkdir` and
+/// the rename of the finished object into it. Objects are content-addressed,
+/// so writing one twice is harmless.
+fn beside_gc<T>(mut write: impl FnMut() -> Result<T>) -> Result<T> {
+    let mut attempt = 0;
+    loop {
+        match write() {
+            Ok(v) => return Ok(v),
+            Err(_) if attempt < 4 => {
+                attempt += 1;
+                std::thread::sleep(std::time::Duration::from_millis(attempt));
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
 /// An open repository.
 pub struct GitDb {
     repo: gix::Repository,
@@ -248,7 +267,7 @@ impl GitDb {
     }
 
     pub fn write_blob(&self, bytes: &[u8]) -> Result<ObjectId> {
-        Ok(self.repo.write_blob(bytes).map_err(Error::git)?.detach())
+        beside_gc(|| Ok(self.repo.write_blob(bytes).map_err(Error::git)?.detach()))
     }
 
     /// The entries of one tree (not recursive).
@@ -289,7 +308,7 @@ impl GitDb {
             });
         }
         tree.entries.sort();
-        Ok(self.repo.write_object(&tree).map_err(Error::git)?.detach())
+        beside_gc(|| Ok(self.repo.write_object(&tree).map_err(Error::git)?.detach()))
     }
 
     /// Writes a commit (author = committer = the git identity) without moving any ref.
@@ -303,11 +322,19 @@ impl GitDb {
             Some(Ok(a)) => a,
             _ => sig,
         };
-        let commit = self
-            .repo
-            .new_commit_as(sig, author, message, tree, parents.iter().copied())
-            .map_err(Error::git)?;
-        Ok(commit.id)
+        beside_gc(|| {
+            let commit = self
+                .repo
+                .new_commit_as(
+                    sig.clone(),
+                    author.clone(),
+                    message,
+                    tree,
+                    parents.iter().copied(),
+                )
+                .map_err(Error::git)?;
+            Ok(commit.id)
+        })
     }
 
     /// Sets refs that only mlops keeps and nobody appends to (the remote tips

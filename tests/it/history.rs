@@ -192,8 +192,8 @@ fn concurrent_writers_beside_pack_refs_and_gc_lose_no_acknowledged_write() {
         })
     };
     let mut acknowledged = Vec::new();
-    for round in 0..6 {
-        let children: Vec<_> = (0..10)
+    for round in 0..8 {
+        let children: Vec<_> = (0..25)
             .map(|i| {
                 let text = format!("r{round}w{i}");
                 let mut cmd = repo.mlops_cmd(&["note", "model/hot", "-m", &text]);
@@ -234,6 +234,51 @@ fn concurrent_writers_beside_pack_refs_and_gc_lose_no_acknowledged_write() {
         .ok()
         .stdout;
     assert_eq!(reflog.lines().count(), acknowledged.len() + 1);
+}
+
+/// The lost write, forced: writer A reads the tip from packed-refs and is
+/// paused; B appends; `git pack-refs` packs B's tip and prunes the loose ref;
+/// packed-refs gets back its old modification time, as a rewrite within one
+/// tick of a coarse file-system clock leaves it. A compare-and-swap against a
+/// cached packed-refs snapshot then saw A's stale tip as current and dropped
+/// B's record. A must notice, re-read and extend B's record.
+#[test]
+fn a_stale_packed_refs_snapshot_cannot_hide_a_newer_tip() {
+    let repo = Repo::new();
+    note(&repo, "model/hot", "first").ok();
+    repo.git(&["pack-refs", "--all"]).ok();
+    let packed = repo.path.join(".git/packed-refs");
+    let mtime = std::fs::metadata(&packed).unwrap().modified().unwrap();
+    let mut slow = repo.mlops_cmd(&["note", "model/hot", "-m", "slow"]);
+    slow.env("MLOPS_TEST_HOOKS", "pause-before-swap=2000")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    let slow = slow.spawn().unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(600));
+    note(&repo, "model/hot", "fast").ok();
+    repo.git(&["pack-refs", "--all"]).ok();
+    assert!(!repo.path.join(".git/refs/mlops/models/hot").exists());
+    std::fs::File::options()
+        .write(true)
+        .open(&packed)
+        .unwrap()
+        .set_modified(mtime)
+        .unwrap();
+    let out = slow.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let log = repo.mlops(&["log", "model/hot", "--json"]).ok().json();
+    let texts: Vec<&str> = log
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["summary"].as_str().unwrap())
+        .collect();
+    assert_eq!(texts, ["note: slow", "note: fast", "note: first"]);
+    repo.mlops(&["verify"]).ok();
 }
 
 /// Every command that writes, at once, beside `git gc --auto` and
