@@ -13,7 +13,10 @@
 //! can move the ref, and `pack-refs` never changes a ref's value, so a stale
 //! snapshot inside gix can only cause a spurious retry, never a lost write.
 
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::rc::Rc;
 
 use gix::bstr::ByteSlice;
 use gix::objs::tree::EntryKind;
@@ -47,7 +50,51 @@ fn beside_gc<T>(mut write: impl FnMut() -> Result<T>) -> Result<T> {
 /// An open repository.
 pub struct GitDb {
     repo: gix::Repository,
+    /// Decoded trees by id. Walking a chain reads each commit's trees right
+    /// after its parent's, which share all but one path of them; keeping the
+    /// decoded entries halves the object reads of `verify`.
+    trees: RefCell<HashMap<ObjectId, Rc<Vec<TreeEntry>>>>,
 }
+
+/// A git tree object of these entries, sorted as git requires.
+fn to_tree(entries: &[TreeEntry]) -> Result<gix::objs::Tree> {
+    let mut tree = gix::objs::Tree::empty();
+    for e in entries {
+        if e.name.is_empty() || e.name == "." || e.name == ".." || e.name.contains(['\0', '/']) {
+            return Err(Error::Git(format!("invalid tree entry name `{}`", e.name)));
+        }
+        let kind = if e.is_tree {
+            EntryKind::Tree
+        } else {
+            EntryKind::Blob
+        };
+        tree.entries.push(gix::objs::tree::Entry {
+            mode: kind.into(),
+            filename: e.name.as_str().into(),
+            oid: e.oid,
+        });
+    }
+    tree.entries.sort();
+    Ok(tree)
+}
+
+/// A repository that threads can each open (see [`GitDb::shared`]).
+#[derive(Clone)]
+pub struct SharedDb(gix::ThreadSafeRepository);
+
+impl SharedDb {
+    pub fn open(&self) -> GitDb {
+        let mut repo = self.0.to_thread_local();
+        repo.object_cache_size_if_unset(4 * 1024 * 1024);
+        GitDb {
+            repo,
+            trees: RefCell::new(HashMap::new()),
+        }
+    }
+}
+
+/// Trees kept decoded before the cache starts over (a few MiB).
+const TREE_CACHE: usize = 4096;
 
 /// The outcome of a compare-and-swap.
 #[derive(Debug, PartialEq, Eq)]
@@ -125,7 +172,16 @@ impl GitDb {
         // with the one before: a small cache of decoded objects saves the
         // repeated inflation.
         repo.object_cache_size_if_unset(4 * 1024 * 1024);
-        Ok(GitDb { repo })
+        Ok(GitDb {
+            repo,
+            trees: RefCell::new(HashMap::new()),
+        })
+    }
+
+    /// A handle another thread can open its own `GitDb` from (gix
+    /// repositories are not shared between threads).
+    pub fn shared(&self) -> SharedDb {
+        SharedDb(self.repo.clone().into_sync())
     }
 
     /// The working tree's root, or the git dir for a bare repository.
@@ -233,13 +289,20 @@ impl GitDb {
         })
     }
 
-    /// Every commit reachable from `tip` (all parents), newest first.
+    /// Every commit reachable from `tip` (all parents), each read once.
     pub fn commits(&self, tip: ObjectId) -> Result<Vec<(ObjectId, CommitInfo)>> {
-        let walk = self.repo.rev_walk([tip]).all().map_err(Error::git)?;
         let mut out = Vec::new();
-        for info in walk {
-            let info = info.map_err(|e| Error::Git(e.to_string()))?;
-            out.push((info.id, self.commit_info(info.id)?));
+        let mut seen: std::collections::HashSet<ObjectId> = std::collections::HashSet::new();
+        let mut todo = vec![tip];
+        seen.insert(tip);
+        while let Some(id) = todo.pop() {
+            let info = self.commit_info(id)?;
+            for p in &info.parents {
+                if seen.insert(*p) {
+                    todo.push(*p);
+                }
+            }
+            out.push((id, info));
         }
         Ok(out)
     }
@@ -266,12 +329,36 @@ impl GitDb {
         Ok(self.repo.find_blob(id).map_err(Error::git)?.data.clone())
     }
 
+    /// The id git gives a blob of these bytes, without writing it.
+    pub fn blob_id(bytes: &[u8]) -> ObjectId {
+        gix::objs::compute_hash(gix::hash::Kind::Sha1, gix::objs::Kind::Blob, bytes)
+            .expect("SHA-1 hashing does not fail")
+    }
+
     pub fn write_blob(&self, bytes: &[u8]) -> Result<ObjectId> {
         beside_gc(|| Ok(self.repo.write_blob(bytes).map_err(Error::git)?.detach()))
     }
 
-    /// The entries of one tree (not recursive).
+    /// The entries of one tree (not recursive), shared from the cache.
+    pub fn tree(&self, id: ObjectId) -> Result<Rc<Vec<TreeEntry>>> {
+        if let Some(t) = self.trees.borrow().get(&id) {
+            return Ok(Rc::clone(t));
+        }
+        let entries = Rc::new(self.decode_tree(id)?);
+        let mut cache = self.trees.borrow_mut();
+        if cache.len() >= TREE_CACHE {
+            cache.clear();
+        }
+        cache.insert(id, Rc::clone(&entries));
+        Ok(entries)
+    }
+
+    /// The entries of one tree, to change and write back.
     pub fn read_tree(&self, id: ObjectId) -> Result<Vec<TreeEntry>> {
+        Ok(self.tree(id)?.as_ref().clone())
+    }
+
+    fn decode_tree(&self, id: ObjectId) -> Result<Vec<TreeEntry>> {
         let tree = self.repo.find_tree(id).map_err(Error::git)?;
         let mut out = Vec::new();
         for entry in tree.iter() {
@@ -285,29 +372,38 @@ impl GitDb {
         Ok(out)
     }
 
+    /// The id git gives a tree of these entries, without writing it:
+    /// `(name, id, is_tree)`, encoded as git encodes a tree (entries sorted by
+    /// name, a folder's name compared as if it ended in `/`).
+    pub fn tree_id(entries: &mut [(&str, ObjectId, bool)], buf: &mut Vec<u8>) -> ObjectId {
+        entries.sort_by(|a, b| {
+            let ka =
+                a.0.as_bytes()
+                    .iter()
+                    .chain(if a.2 { &b"/"[..] } else { &[] });
+            let kb =
+                b.0.as_bytes()
+                    .iter()
+                    .chain(if b.2 { &b"/"[..] } else { &[] });
+            ka.cmp(kb)
+        });
+        buf.clear();
+        for (name, oid, is_tree) in entries.iter() {
+            buf.extend_from_slice(if *is_tree { b"40000 " } else { b"100644 " });
+            buf.extend_from_slice(name.as_bytes());
+            buf.push(0);
+            buf.extend_from_slice(oid.as_bytes());
+        }
+        gix::objs::compute_hash(gix::hash::Kind::Sha1, gix::objs::Kind::Tree, buf)
+            .expect("SHA-1 hashing does not fail")
+    }
+
     /// Writes a tree of these entries (sorted here, as git requires). Entries
     /// are taken as they are: they come from trees read back from the object
     /// database or from objects written just before, so gix's editor's check
     /// that each exists — one `stat` per entry — is not repeated.
     pub fn write_tree(&self, entries: &[TreeEntry]) -> Result<ObjectId> {
-        let mut tree = gix::objs::Tree::empty();
-        for e in entries {
-            if e.name.is_empty() || e.name == "." || e.name == ".." || e.name.contains(['\0', '/'])
-            {
-                return Err(Error::Git(format!("invalid tree entry name `{}`", e.name)));
-            }
-            let kind = if e.is_tree {
-                EntryKind::Tree
-            } else {
-                EntryKind::Blob
-            };
-            tree.entries.push(gix::objs::tree::Entry {
-                mode: kind.into(),
-                filename: e.name.as_str().into(),
-                oid: e.oid,
-            });
-        }
-        tree.entries.sort();
+        let tree = to_tree(entries)?;
         beside_gc(|| Ok(self.repo.write_object(&tree).map_err(Error::git)?.detach()))
     }
 
@@ -325,13 +421,7 @@ impl GitDb {
         beside_gc(|| {
             let commit = self
                 .repo
-                .new_commit_as(
-                    sig.clone(),
-                    author.clone(),
-                    message,
-                    tree,
-                    parents.iter().copied(),
-                )
+                .new_commit_as(sig, author, message, tree, parents.iter().copied())
                 .map_err(Error::git)?;
             Ok(commit.id)
         })

@@ -26,7 +26,7 @@ use crate::error::{Error, Result};
 /// The blob at the root of every tree written in layout 2.
 pub const MARKER: &str = "mlops-layout";
 pub const LAYOUT: u64 = 2;
-const MARKER_CONTENT: &[u8] = b"{\"layout\":2}\n";
+pub const MARKER_CONTENT: &[u8] = b"{\"layout\":2}\n";
 /// The most files a folder holds before it splits into sixteen.
 pub const LEAF_MAX: usize = 64;
 pub const ATTACHMENTS: &str = "attachments";
@@ -45,7 +45,7 @@ fn key(name: &str) -> &str {
     name.strip_suffix(".json").unwrap_or(name)
 }
 
-fn digit(name: &str, depth: usize) -> Result<String> {
+pub fn digit(name: &str, depth: usize) -> Result<String> {
     key(name)
         .get(depth..depth + 1)
         .filter(|d| d.as_bytes()[0].is_ascii_hexdigit())
@@ -61,6 +61,9 @@ pub fn layout_of(db: &GitDb, root: &[TreeEntry]) -> Result<u64> {
     let Some(marker) = root.iter().find(|e| e.name == MARKER && !e.is_tree) else {
         return Ok(1);
     };
+    if marker.oid == GitDb::blob_id(MARKER_CONTENT) {
+        return Ok(LAYOUT);
+    }
     let bytes = db.blob(marker.oid)?;
     let value: serde_json::Value =
         serde_json::from_slice(&bytes).map_err(|_| Error::CorruptRecord {
@@ -222,7 +225,7 @@ pub fn build_root(db: &GitDb, files: Vec<File>) -> Result<ObjectId> {
 /// Every file of a root tree, folder by folder (any layout).
 pub fn files(db: &GitDb, root: ObjectId) -> Result<Vec<File>> {
     let mut out = Vec::new();
-    for e in db.read_tree(root)? {
+    for e in db.tree(root)?.iter() {
         if e.is_tree {
             collect(db, e.oid, &e.name, &mut out)?;
         }
@@ -232,13 +235,13 @@ pub fn files(db: &GitDb, root: ObjectId) -> Result<Vec<File>> {
 
 /// Every file under one folder tree.
 pub fn collect(db: &GitDb, tree: ObjectId, folder: &str, out: &mut Vec<File>) -> Result<()> {
-    for e in db.read_tree(tree)? {
+    for e in db.tree(tree)?.iter() {
         if e.is_tree {
             collect(db, e.oid, folder, out)?;
         } else {
             out.push(File {
                 folder: folder.to_string(),
-                name: e.name,
+                name: e.name.clone(),
                 oid: e.oid,
             });
         }
@@ -248,7 +251,7 @@ pub fn collect(db: &GitDb, tree: ObjectId, folder: &str, out: &mut Vec<File>) ->
 
 /// The blob of one file, found by walking down its id's digits.
 pub fn find(db: &GitDb, root: ObjectId, folder: &str, name: &str) -> Result<Option<ObjectId>> {
-    let top = db.read_tree(root)?;
+    let top = db.tree(root)?;
     let Some(mut node) = top
         .iter()
         .find(|e| e.is_tree && e.name == folder)
@@ -258,7 +261,7 @@ pub fn find(db: &GitDb, root: ObjectId, folder: &str, name: &str) -> Result<Opti
     };
     let mut depth = 0;
     loop {
-        let entries = db.read_tree(node)?;
+        let entries = db.tree(node)?;
         if let Some(e) = entries.iter().find(|e| !e.is_tree && e.name == name) {
             return Ok(Some(e.oid));
         }
@@ -295,10 +298,10 @@ pub struct Delta {
 pub fn diff(db: &GitDb, old: Option<ObjectId>, new: ObjectId) -> Result<Delta> {
     let mut raw = Delta::default();
     let old_entries = match old {
-        Some(o) => db.read_tree(o)?,
-        None => Vec::new(),
+        Some(o) => db.tree(o)?,
+        None => Default::default(),
     };
-    let new_entries = db.read_tree(new)?;
+    let new_entries = db.tree(new)?;
     let old_folders: BTreeMap<&str, ObjectId> = record_and_attachment_folders(&old_entries);
     let new_folders: BTreeMap<&str, ObjectId> = record_and_attachment_folders(&new_entries);
     for (name, &b) in &new_folders {
@@ -343,16 +346,13 @@ fn record_and_attachment_folders(entries: &[TreeEntry]) -> BTreeMap<&str, Object
 }
 
 fn diff_node(db: &GitDb, folder: &str, a: ObjectId, b: ObjectId, out: &mut Delta) -> Result<()> {
-    let old: BTreeMap<String, TreeEntry> = db
-        .read_tree(a)?
-        .into_iter()
-        .map(|e| (e.name.clone(), e))
-        .collect();
-    let new = db.read_tree(b)?;
+    let old_tree = db.tree(a)?;
+    let old: BTreeMap<&str, &TreeEntry> = old_tree.iter().map(|e| (e.name.as_str(), e)).collect();
+    let new = db.tree(b)?;
     let mut seen = std::collections::HashSet::new();
-    for n in new {
-        seen.insert(n.name.clone());
-        match old.get(&n.name) {
+    for n in new.iter() {
+        seen.insert(n.name.as_str());
+        match old.get(n.name.as_str()) {
             Some(o) if o.oid == n.oid && o.is_tree == n.is_tree => {}
             Some(o) if o.is_tree && n.is_tree => diff_node(db, folder, o.oid, n.oid, out)?,
             Some(o) if !o.is_tree && !n.is_tree => out.changed.push((
@@ -369,9 +369,9 @@ fn diff_node(db: &GitDb, folder: &str, a: ObjectId, b: ObjectId, out: &mut Delta
             )),
             Some(o) => {
                 flatten(db, folder, o, &mut out.removed)?;
-                flatten(db, folder, &n, &mut out.added)?;
+                flatten(db, folder, n, &mut out.added)?;
             }
-            None => flatten(db, folder, &n, &mut out.added)?,
+            None => flatten(db, folder, n, &mut out.added)?,
         }
     }
     for (name, o) in &old {

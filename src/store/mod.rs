@@ -24,7 +24,7 @@ use crate::context;
 use crate::error::{Error, Result};
 use crate::names;
 use crate::record::{self, Draft, Envelope, Record};
-pub use gitdb::{CommitInfo, GitDb, Swap, TreeEntry};
+pub use gitdb::{CommitInfo, GitDb, SharedDb, Swap, TreeEntry};
 use layout::ATTACHMENTS;
 
 pub const REF_ROOT: &str = "refs/mlops/";
@@ -250,7 +250,7 @@ impl Store {
     /// The `created_at` of one record of a tree, found by its id.
     pub fn created_at_in(&self, tree: ObjectId, id: &str) -> Result<Option<String>> {
         let name = format!("{}.json", record::hex_of(id));
-        let root = self.db.read_tree(tree)?;
+        let root = self.db.tree(tree)?;
         for folder in layout::record_folders(&root) {
             if let Some(oid) = layout::find(&self.db, tree, &folder.name, &name)? {
                 let record = Record::from_bytes(&self.db.blob(oid)?, Some(id))?;

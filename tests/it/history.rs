@@ -534,6 +534,9 @@ fn a_long_history_is_sharded_and_reads_back_whole() {
     assert_eq!(log.as_array().unwrap().len(), 150);
     let v = repo.mlops(&["verify", "--json"]).ok().json();
     assert_eq!(v["records"], 150);
+    // Every commit was proven by the tree id its parent's tree and its record
+    // give, the fast path: none needed a tree-to-tree diff.
+    assert_eq!(v["entities"][0]["diffed"], 0, "{v}");
 }
 
 /// A history written by an older mlops (flat `<kind>/<hex>.json`, no layout
@@ -600,6 +603,9 @@ fn a_flat_history_from_an_older_mlops_is_read_and_appended_to() {
     let v = repo.mlops(&["verify", "--json"]).ok().json();
     assert_eq!(v["ok"], true, "{v}");
     assert_eq!(v["records"], 71);
+    // The flat commits follow the flat rule; only the first (which has no
+    // layout marker) and the reshaping one are diffed.
+    assert_eq!(v["entities"][0]["diffed"], 2, "{v}");
 }
 
 #[test]
