@@ -115,8 +115,8 @@ fn main() {
     git(&dir, &["config", "gc.auto", "0"]);
     let store = Store::open(&dir).unwrap();
     let entity = Entity::new(EntityKind::Monitor, "hourly").unwrap();
-    println!("| events | store append, median of 200 | new object bytes per append (zlib), median of 50 | `mlops note`, median of 15 | `mlops verify` | verify peak RSS |");
-    println!("|---:|---:|---:|---:|---:|---:|");
+    println!("| events | store append, median of 200 | new object bytes per append (zlib), median of 50 | `mlops note`, median of 15 | `mlops verify`, loose objects | after `git gc` | peak RSS (loose / packed) |");
+    println!("|---:|---:|---:|---:|---:|---:|---:|");
     let mut written = 0usize;
     for &n in &sizes {
         let fill_start = Instant::now();
@@ -168,14 +168,18 @@ fn main() {
         );
         written += 15;
         let (verify, peak) = time_process(&mlops, &dir, &["verify", "monitor/hourly"], 3, true);
+        git(&dir, &["gc", "-q"]);
+        let (packed, packed_peak) = time_process(&mlops, &dir, &["verify", "monitor/hourly"], 3, true);
         println!(
-            "| {n} | {:.2} ms | {:.1} KiB | {:.2} ms (1-event entity {:.2} ms) | {:.2} s | {} MB |",
+            "| {n} | {:.2} ms | {:.1} KiB | {:.2} ms (1-event entity {:.2} ms) | {:.2} s | {:.2} s | {} / {} MB |",
             median(times).as_secs_f64() * 1000.0,
             bytes[bytes.len() / 2] as f64 / 1024.0,
             note_big.as_secs_f64() * 1000.0,
             note.as_secs_f64() * 1000.0,
             verify.as_secs_f64(),
-            peak / 1024
+            packed.as_secs_f64(),
+            peak / 1024,
+            packed_peak / 1024
         );
     }
 }
