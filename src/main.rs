@@ -4,6 +4,12 @@
 
 use std::process::ExitCode;
 
+/// glibc's allocator grew the heap to 460 MB while `verify` read 20,000
+/// loose objects with 23 MB live: zlib's aligned per-object state fragments
+/// it. mimalloc keeps it at the live size, and is faster on this workload.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     // SIGPIPE stays ignored (Rust's default): a closed stdout is handled
     // where output is written (`mlops::term::write_stdout`), and a signal can
