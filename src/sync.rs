@@ -106,18 +106,31 @@ pub fn pull(store: &Store, remote: &str) -> Result<SyncReport> {
         .map(|(name, id)| (format!("{REF_ROOT}{}", &name[tracking.len()..]), id))
         .collect();
     let ours: BTreeMap<String, ObjectId> = db.refs_with_prefix(REF_ROOT)?.into_iter().collect();
+    let refused: std::collections::HashSet<&str> =
+        report.refused.iter().map(|r| r.refname.as_str()).collect();
+    let mut new: Vec<(String, ObjectId)> = Vec::new();
+    let mut differ: Vec<(String, Option<ObjectId>, ObjectId)> = Vec::new();
     for (local_name, their_tip) in theirs {
-        if report.refused.iter().any(|r| r.refname == local_name) {
+        if refused.contains(local_name.as_str()) {
             continue;
         }
-        integrate(
-            store,
-            remote,
-            &local_name,
-            ours.get(&local_name).copied(),
-            their_tip,
-            &mut report,
-        )?;
+        match ours.get(&local_name) {
+            None => new.push((local_name, their_tip)),
+            Some(o) if *o == their_tip => {}
+            Some(o) => differ.push((local_name, Some(*o), their_tip)),
+        }
+    }
+    // Refs we do not have yet (every ref of a fresh clone) are created in one
+    // transaction; one that a local writer created meanwhile sends them all
+    // through the one-by-one path.
+    let message = format!("mlops sync: from {remote}");
+    if db.set_refs_packed(&new, true, &message)? {
+        report.created.extend(new.into_iter().map(|(n, _)| n));
+    } else {
+        differ.extend(new.into_iter().map(|(n, t)| (n, None, t)));
+    }
+    for (local_name, ours, their_tip) in differ {
+        integrate(store, remote, &local_name, ours, their_tip, &mut report)?;
     }
     Ok(report)
 }
@@ -262,7 +275,7 @@ pub fn sync(store: &Store, remote: &str, push: bool) -> Result<SyncReport> {
 }
 
 /// After a push, the remote holds what we pushed: that is now the last
-/// remote tip this clone saw.
+/// remote tip this clone saw. Only refs the push changed are written.
 fn remember_pushed(
     store: &Store,
     remote: &str,
@@ -270,16 +283,18 @@ fn remember_pushed(
     statuses: &[gitcli::RefStatus],
 ) -> Result<()> {
     let tracking = tracking_prefix(remote);
+    let db = store.db();
+    let seen: BTreeMap<String, ObjectId> = db.refs_with_prefix(&tracking)?.into_iter().collect();
     let edits: Vec<(String, ObjectId)> = statuses
         .iter()
         .filter(|s| !s.rejected() && s.flag != '-')
         .filter_map(|s| {
             let id = pushed.get(&s.local)?;
             let rest = s.local.strip_prefix(REF_ROOT)?;
-            Some((format!("{tracking}{rest}"), *id))
+            let name = format!("{tracking}{rest}");
+            (seen.get(&name) != Some(id)).then_some((name, *id))
         })
         .collect();
-    store
-        .db()
-        .set_refs(&edits, &format!("mlops sync: pushed to {remote}"))
+    db.set_refs_packed(&edits, false, &format!("mlops sync: pushed to {remote}"))?;
+    Ok(())
 }

@@ -427,11 +427,20 @@ impl GitDb {
         })
     }
 
-    /// Sets refs that only mlops keeps and nobody appends to (the remote tips
-    /// a sync saw), in one transaction.
-    pub fn set_refs(&self, refs: &[(String, ObjectId)], reflog: &str) -> Result<()> {
+    /// Sets many refs in one transaction written straight into packed-refs
+    /// (one file, not one per ref: a fresh clone creates 100,000 run refs).
+    /// `expected: None` means the ref must not exist yet; `Some(id)` that it
+    /// may hold anything (refs only mlops keeps, such as the remote tips a
+    /// sync saw). Returns `false` and changes nothing when a ref that must
+    /// be new exists.
+    pub fn set_refs_packed(
+        &self,
+        refs: &[(String, ObjectId)],
+        must_be_new: bool,
+        reflog: &str,
+    ) -> Result<bool> {
         if refs.is_empty() {
-            return Ok(());
+            return Ok(true);
         }
         let mut edits = Vec::with_capacity(refs.len());
         for (name, id) in refs {
@@ -442,7 +451,11 @@ impl GitDb {
                         force_create_reflog: false,
                         message: reflog.into(),
                     },
-                    expected: PreviousValue::Any,
+                    expected: if must_be_new {
+                        PreviousValue::MustNotExist
+                    } else {
+                        PreviousValue::Any
+                    },
                     new: Target::Object(*id),
                 },
                 name: name
@@ -452,8 +465,28 @@ impl GitDb {
                 deref: false,
             });
         }
-        self.repo.edit_references(edits).map_err(Error::git)?;
-        Ok(())
+        let committer = self.repo.committer().transpose().map_err(Error::git)?;
+        let fail = gix::lock::acquire::Fail::AfterDurationWithBackoff(std::time::Duration::from_secs(5));
+        let prepared = self
+            .repo
+            .refs
+            .transaction()
+            .packed_refs(
+                gix::refs::file::transaction::PackedRefs::DeletionsAndNonSymbolicUpdatesRemoveLooseSourceReference(
+                    Box::new(self.repo.objects.clone()),
+                ),
+            )
+            .prepare(edits, fail, fail);
+        let prepared = match prepared {
+            Ok(p) => p,
+            Err(e) if e.is_conflict() => return Ok(false),
+            Err(e) => return Err(Error::git(e)),
+        };
+        match prepared.commit(committer) {
+            Ok(_) => Ok(true),
+            Err(e) if e.is_conflict() => Ok(false),
+            Err(e) => Err(Error::git(e)),
+        }
     }
 
     /// Moves `name` from `expected` (`None`: must not exist) to `new`, under
