@@ -169,7 +169,8 @@ fn main() {
         written += 15;
         let (verify, peak) = time_process(&mlops, &dir, &["verify", "monitor/hourly"], 3, true);
         git(&dir, &["gc", "-q"]);
-        let (packed, packed_peak) = time_process(&mlops, &dir, &["verify", "monitor/hourly"], 3, true);
+        let (packed, packed_peak) =
+            time_process(&mlops, &dir, &["verify", "monitor/hourly"], 3, true);
         println!(
             "| {n} | {:.2} ms | {:.1} KiB | {:.2} ms (1-event entity {:.2} ms) | {:.2} s | {:.2} s | {} / {} MB |",
             median(times).as_secs_f64() * 1000.0,

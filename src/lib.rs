@@ -27,6 +27,7 @@ pub mod store;
 pub mod sync;
 pub mod templates;
 pub mod term;
+pub mod tipindex;
 pub mod verify;
 
 pub use error::{Error, Result};

@@ -19,7 +19,8 @@ pub struct Args {
 }
 
 pub fn run(g: &Globals, a: Args) -> anyhow::Result<ExitCode> {
-    let store = g.store()?;
+    let mut store = g.store()?;
+    store.for_bulk_reads();
     let only = a.entity.as_deref().map(Entity::parse).transpose()?;
     if let Some(e) = &only {
         store.require(e)?;

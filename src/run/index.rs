@@ -95,17 +95,33 @@ pub fn rows(store: &Store) -> Result<Vec<Row>> {
         .unwrap_or_default();
     let mut out = Vec::with_capacity(tips.len());
     let mut changed = cached.len() != tips.len();
+    let mut stale = Vec::new();
     for (entity, tip) in tips {
         match cached.remove(&entity.name) {
             Some(row) if row.tip == tip => out.push(row),
-            _ => {
-                changed = true;
-                let history = store.history(&entity)?;
-                if let Some(row) = Row::from_history(&history, tip) {
-                    out.push(row);
-                }
-            }
+            _ => stale.push((entity, tip)),
         }
+    }
+    // A fresh clone or CI job has no index: read every run, on every core.
+    if !stale.is_empty() {
+        changed = true;
+        let read = |store: &Store, (entity, tip): &(crate::store::Entity, String)| {
+            Ok::<_, crate::error::Error>(Row::from_history(&store.history(entity)?, tip.clone()))
+        };
+        let rows: Vec<Option<Row>> = if stale.len() < 64 {
+            stale
+                .iter()
+                .map(|e| read(store, e))
+                .collect::<Result<_>>()?
+        } else {
+            use rayon::prelude::*;
+            let shared = store.shared();
+            stale
+                .par_iter()
+                .map_init(|| Store::from_shared(&shared), |s, e| read(s, e))
+                .collect::<Result<_>>()?
+        };
+        out.extend(rows.into_iter().flatten());
     }
     out.sort_by(|a, b| (&a.started_at, &a.run_id).cmp(&(&b.started_at, &b.run_id)));
     if changed {

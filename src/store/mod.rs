@@ -173,6 +173,16 @@ pub fn record_file(record: &Record) -> String {
 }
 
 impl Store {
+    /// A handle from which other threads open their own `Store`.
+    pub fn shared(&self) -> SharedDb {
+        self.db.shared()
+    }
+
+    /// A store on this thread from a shared handle.
+    pub fn from_shared(shared: &SharedDb) -> Store {
+        Store { db: shared.open() }
+    }
+
     /// Opens the repository that contains `dir`.
     pub fn open(dir: &Path) -> Result<Store> {
         Ok(Store {
@@ -267,6 +277,11 @@ impl Store {
             return Ok(None);
         };
         Ok(self.created_at_in(info.tree, &id)?.map(|at| (at, id)))
+    }
+
+    /// Sets the object caches for a command that reads many objects.
+    pub fn for_bulk_reads(&mut self) {
+        self.db.for_bulk_reads();
     }
 
     /// The underlying object database, for whole-history checks (`verify`).
