@@ -21,7 +21,7 @@ use serde::Serialize;
 
 use crate::error::{Error, Result};
 use crate::gitcli;
-use crate::store::{layout, Store, Swap, REF_ROOT};
+use crate::store::{archive, layout, Store, Swap, REF_ROOT};
 
 #[derive(Debug, Default, Serialize)]
 pub struct SyncReport {
@@ -34,6 +34,12 @@ pub struct SyncReport {
     pub merged: Vec<String>,
     /// Refs whose remote tip no longer contains what this clone saw there.
     pub refused: Vec<Refusal>,
+    /// Run refs removed because the archive (another clone's fold) holds them.
+    pub unfolded_refs_removed: usize,
+    /// Runs this clone folded into the archive before pushing.
+    pub folded: usize,
+    /// Run refs deleted on the remote because the pushed archive holds them.
+    pub remote_refs_folded: usize,
     pub pushed: bool,
 }
 
@@ -72,7 +78,16 @@ pub fn pull(store: &Store, remote: &str) -> Result<SyncReport> {
     })?;
     let tracking = tracking_prefix(remote);
     let spec = format!("{REF_ROOT}*:{tracking}*");
-    let args = ["fetch", "--porcelain", "--no-tags", remote, &spec];
+    // `--prune`: a run the remote folded into its archive has no ref there
+    // any more, and its remote-tracking ref must not bring it back.
+    let args = [
+        "fetch",
+        "--porcelain",
+        "--prune",
+        "--no-tags",
+        remote,
+        &spec,
+    ];
     let out = gitcli::run(&root, &args)?;
     let statuses = gitcli::parse_fetch_porcelain(&String::from_utf8_lossy(&out.stdout));
     let mut report = SyncReport {
@@ -105,14 +120,30 @@ pub fn pull(store: &Store, remote: &str) -> Result<SyncReport> {
         .into_iter()
         .map(|(name, id)| (format!("{REF_ROOT}{}", &name[tracking.len()..]), id))
         .collect();
+    let refused: std::collections::HashSet<String> =
+        report.refused.iter().map(|r| r.refname.clone()).collect();
+    // The archive first: runs it holds are not created as refs again.
+    if let Some(their_tip) = theirs.get(archive::REF) {
+        if !refused.contains(archive::REF) {
+            let ours = db.read_ref(archive::REF)?;
+            integrate(store, remote, archive::REF, ours, *their_tip, &mut report)?;
+        }
+    }
+    let archived = archive::read(db, db.read_ref(archive::REF)?)?;
     let ours: BTreeMap<String, ObjectId> = db.refs_with_prefix(REF_ROOT)?.into_iter().collect();
-    let refused: std::collections::HashSet<&str> =
-        report.refused.iter().map(|r| r.refname.as_str()).collect();
+    let runs = format!("{REF_ROOT}runs/");
     let mut new: Vec<(String, ObjectId)> = Vec::new();
     let mut differ: Vec<(String, Option<ObjectId>, ObjectId)> = Vec::new();
     for (local_name, their_tip) in theirs {
-        if refused.contains(local_name.as_str()) {
+        if refused.contains(&local_name) || local_name == archive::REF {
             continue;
+        }
+        if let Some(run) = local_name.strip_prefix(&runs) {
+            if let Some(a) = archived.runs.get(run) {
+                if *a == their_tip || db.is_ancestor(their_tip, *a)? {
+                    continue;
+                }
+            }
         }
         match ours.get(&local_name) {
             None => new.push((local_name, their_tip)),
@@ -120,9 +151,9 @@ pub fn pull(store: &Store, remote: &str) -> Result<SyncReport> {
             Some(o) => differ.push((local_name, Some(*o), their_tip)),
         }
     }
-    // Refs we do not have yet (every ref of a fresh clone) are created in one
-    // transaction; one that a local writer created meanwhile sends them all
-    // through the one-by-one path.
+    // Refs we do not have yet are created in one transaction; one that a
+    // local writer created meanwhile sends them all through the one-by-one
+    // path.
     let message = format!("mlops sync: from {remote}");
     if db.set_refs_packed(&new, true, &message)? {
         report.created.extend(new.into_iter().map(|(n, _)| n));
@@ -132,6 +163,8 @@ pub fn pull(store: &Store, remote: &str) -> Result<SyncReport> {
     for (local_name, ours, their_tip) in differ {
         integrate(store, remote, &local_name, ours, their_tip, &mut report)?;
     }
+    // Runs another clone folded: their refs here are now redundant.
+    report.unfolded_refs_removed += crate::run::fold::remove_folded_refs(store)?;
     Ok(report)
 }
 
@@ -158,6 +191,11 @@ fn integrate(
             format!("mlops sync: fast-forward from {remote}"),
             &mut report.fast_forwarded,
         ),
+        Some(o) if local_name == archive::REF => (
+            merge_archives(store, o, theirs, remote)?,
+            format!("mlops sync: merge {remote}"),
+            &mut report.merged,
+        ),
         Some(o) => (
             union_commit(store, o, theirs, remote, local_name)?,
             format!("mlops sync: merge {remote}"),
@@ -176,6 +214,50 @@ fn integrate(
             "run `mlops sync` again",
         )),
     }
+}
+
+/// Two archives that both folded runs: every run of either, each at the
+/// newer of its two tips (a run amended in both clones is merged like any
+/// chain), with the index rows of the days that changed rewritten.
+fn merge_archives(
+    store: &Store,
+    ours: ObjectId,
+    theirs: ObjectId,
+    remote: &str,
+) -> Result<ObjectId> {
+    let db = store.db();
+    archive::check_marker(db, theirs)?;
+    let a = archive::read(db, Some(ours))?;
+    let b = archive::read(db, Some(theirs))?;
+    let mut changed: BTreeMap<String, ObjectId> = BTreeMap::new();
+    let mut extra_parents = Vec::new();
+    for (run, tb) in &b.runs {
+        let pick = match a.runs.get(run) {
+            None => *tb,
+            Some(ta) if ta == tb => continue,
+            Some(ta) if db.is_ancestor(*ta, *tb)? => *tb,
+            Some(ta) if db.is_ancestor(*tb, *ta)? => continue,
+            Some(ta) => {
+                let refname = format!("{REF_ROOT}runs/{run}");
+                let m = union_commit(store, *ta, *tb, remote, &refname)?;
+                extra_parents.push(m);
+                m
+            }
+        };
+        changed.insert(run.clone(), pick);
+    }
+    let (next, touched) = crate::run::fold::with_runs(store, &a, &changed)?;
+    let tree = archive::write_tree(db, Some(ours), &next, &touched)?;
+    let mut parents = vec![ours, theirs];
+    parents.extend(extra_parents);
+    db.commit(
+        &format!(
+            "merge the runs archive from {remote} ({} run(s) added or moved)\n",
+            changed.len()
+        ),
+        tree,
+        &parents,
+    )
 }
 
 /// A commit with both tips as parents whose tree holds the records of both.
@@ -247,12 +329,15 @@ pub fn sync(store: &Store, remote: &str, push: bool) -> Result<SyncReport> {
     let args = ["push", "--porcelain", remote, &spec];
     let mut attempt = 0;
     loop {
+        // Runs travel in the archive, not as 100,000 refs.
+        report.folded += crate::run::fold::fold(store)?.folded;
         let pushed: BTreeMap<String, ObjectId> =
             store.db().refs_with_prefix(REF_ROOT)?.into_iter().collect();
         let out = gitcli::run(&root, &args)?;
         let statuses = gitcli::parse_push_porcelain(&String::from_utf8_lossy(&out.stdout));
         if out.status.success() {
             remember_pushed(store, remote, &pushed, &statuses)?;
+            report.remote_refs_folded = drop_folded_remote_refs(store, remote)?;
             report.pushed = true;
             return Ok(report);
         }
@@ -272,6 +357,56 @@ pub fn sync(store: &Store, remote: &str, push: bool) -> Result<SyncReport> {
         }
         return Err(gitcli::failure(&args, &out));
     }
+}
+
+/// Run refs on the remote whose run the pushed archive holds (pushed as refs
+/// by an older mlops, or by a clone before its fold) are deleted there, each
+/// only while it still points where this clone saw it (a lease): the run's
+/// history is in the archive, so nothing is lost and nothing is rewritten.
+fn drop_folded_remote_refs(store: &Store, remote: &str) -> Result<usize> {
+    let db = store.db();
+    let Some(tip) = db.read_ref(archive::REF)? else {
+        return Ok(0);
+    };
+    let archived = archive::read(db, Some(tip))?;
+    let tracking = format!("{}runs/", tracking_prefix(remote));
+    let mut stale: Vec<(String, ObjectId)> = Vec::new();
+    for (name, commit) in db.refs_with_prefix(&tracking)? {
+        let run = &name[tracking.len()..];
+        if let Some(a) = archived.runs.get(run) {
+            if *a == commit || db.is_ancestor(commit, *a)? {
+                stale.push((format!("{REF_ROOT}runs/{run}"), commit));
+            }
+        }
+    }
+    let root = store.root();
+    let mut dropped = 0;
+    for chunk in stale.chunks(500) {
+        let mut args: Vec<String> = vec!["push".into(), "--porcelain".into(), "--atomic".into()];
+        for (refname, commit) in chunk {
+            args.push(format!("--force-with-lease={refname}:{commit}"));
+        }
+        args.push(remote.into());
+        for (refname, _) in chunk {
+            args.push(format!(":{refname}"));
+        }
+        let argv: Vec<&str> = args.iter().map(String::as_str).collect();
+        let out = gitcli::run(&root, &argv)?;
+        if out.status.success() {
+            dropped += chunk.len();
+            let gone: Vec<(String, ObjectId)> = chunk
+                .iter()
+                .map(|(r, c)| {
+                    (
+                        format!("{}{}", tracking_prefix(remote), &r[REF_ROOT.len()..]),
+                        *c,
+                    )
+                })
+                .collect();
+            db.delete_refs(&gone)?;
+        }
+    }
+    Ok(dropped)
 }
 
 /// After a push, the remote holds what we pushed: that is now the last

@@ -21,10 +21,11 @@ fn path(store: &Store) -> PathBuf {
 
 /// The `created_at` of each entity's newest record (`None`: no such ref).
 pub fn newest(store: &Store, entities: &[Entity]) -> Result<Vec<Option<String>>> {
+    // Every chain's tip, folded runs included, by the entity's ref name.
     let refs: HashMap<String, gix::ObjectId> = store
-        .db()
-        .refs_with_prefix(crate::store::REF_ROOT)?
+        .tips(None)?
         .into_iter()
+        .filter_map(|(e, tip)| Some((e.refname(), gix::ObjectId::from_hex(tip.as_bytes()).ok()?)))
         .collect();
     let text = std::fs::read_to_string(path(store)).unwrap_or_default();
     let mut cached: HashMap<&str, (&str, &str)> = HashMap::new();

@@ -26,6 +26,9 @@ enum Sub {
     /// Runs not recorded yet: live ones with their latest metrics, and
     /// interrupted ones (their `mlops track` was killed) whose metrics are on disk.
     Active(ActiveArgs),
+    /// Fold finished runs from their own refs into the runs archive
+    /// (`mlops sync` does this before it pushes).
+    Fold,
 }
 
 #[derive(clap::Args, Debug)]
@@ -99,6 +102,23 @@ pub fn run(g: &Globals, args: Args) -> anyhow::Result<ExitCode> {
         Sub::Compare(a) => compare(g, a),
         Sub::Amend(a) => amend(g, a),
         Sub::Active(a) => active(g, a),
+        Sub::Fold => {
+            let store = g.store()?;
+            store.identity()?;
+            let report = crate::run::fold::fold(&store)?;
+            if g.json {
+                crate::cli::print_json(&report)?;
+            } else if !g.quiet {
+                crate::outln!(
+                    "folded {} run(s) into {} in {} commit(s); {} run ref(s) removed",
+                    report.folded,
+                    crate::store::archive::REF,
+                    report.commits,
+                    report.refs_removed
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }
 

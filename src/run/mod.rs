@@ -9,6 +9,7 @@ pub mod code;
 pub mod dvclive;
 pub mod environment;
 pub mod filter;
+pub mod fold;
 pub mod index;
 pub mod metrics;
 pub mod params;

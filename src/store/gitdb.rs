@@ -65,6 +65,8 @@ fn to_tree(entries: &[TreeEntry]) -> Result<gix::objs::Tree> {
         }
         let kind = if e.is_tree {
             EntryKind::Tree
+        } else if e.is_link {
+            EntryKind::Commit
         } else {
             EntryKind::Blob
         };
@@ -119,6 +121,33 @@ pub struct TreeEntry {
     pub name: String,
     pub oid: ObjectId,
     pub is_tree: bool,
+    /// A gitlink (mode 160000): names a commit, as the runs archive does.
+    pub is_link: bool,
+}
+
+impl TreeEntry {
+    pub fn blob(name: impl Into<String>, oid: ObjectId) -> TreeEntry {
+        TreeEntry {
+            name: name.into(),
+            oid,
+            is_tree: false,
+            is_link: false,
+        }
+    }
+
+    pub fn tree(name: impl Into<String>, oid: ObjectId) -> TreeEntry {
+        TreeEntry {
+            is_tree: true,
+            ..TreeEntry::blob(name, oid)
+        }
+    }
+
+    pub fn link(name: impl Into<String>, commit: ObjectId) -> TreeEntry {
+        TreeEntry {
+            is_link: true,
+            ..TreeEntry::blob(name, commit)
+        }
+    }
 }
 
 impl GitDb {
@@ -378,6 +407,7 @@ impl GitDb {
                 name: entry.filename().to_str_lossy().into_owned(),
                 oid: entry.oid().to_owned(),
                 is_tree: entry.mode().is_tree(),
+                is_link: entry.mode().is_commit(),
             });
         }
         Ok(out)
@@ -499,6 +529,60 @@ impl GitDb {
             Err(e) if e.is_conflict() => Ok(false),
             Err(e) => Err(Error::git(e)),
         }
+    }
+
+    /// Deletes refs that must still point where the caller saw them, in one
+    /// transaction (loose files and packed-refs entries, with their
+    /// reflogs); when one moved meanwhile, each is tried on its own and the
+    /// moved ones are kept. Returns how many were deleted.
+    pub fn delete_refs(&self, refs: &[(String, ObjectId)]) -> Result<usize> {
+        let edit = |name: &str, id: ObjectId| -> Result<RefEdit> {
+            Ok(RefEdit {
+                change: Change::Delete {
+                    expected: PreviousValue::MustExistAndMatch(Target::Object(id)),
+                    log: RefLog::AndReference,
+                },
+                name: name
+                    .try_into()
+                    .map_err(|e| Error::Git(format!("invalid ref `{name}`: {e}")))?,
+                deref: false,
+            })
+        };
+        if refs.is_empty() {
+            return Ok(0);
+        }
+        let all: Vec<RefEdit> = refs
+            .iter()
+            .map(|(n, id)| edit(n, *id))
+            .collect::<Result<_>>()?;
+        let fail =
+            gix::lock::acquire::Fail::AfterDurationWithBackoff(std::time::Duration::from_secs(5));
+        match self
+            .repo
+            .refs
+            .transaction()
+            .prepare(all, fail, fail)
+            .and_then(|t| t.commit(None))
+        {
+            Ok(_) => return Ok(refs.len()),
+            Err(e) if e.is_conflict() => {}
+            Err(e) => return Err(Error::git(e)),
+        }
+        let mut deleted = 0;
+        for (name, id) in refs {
+            match self
+                .repo
+                .refs
+                .transaction()
+                .prepare([edit(name, *id)?], fail, fail)
+                .and_then(|t| t.commit(None))
+            {
+                Ok(_) => deleted += 1,
+                Err(e) if e.is_conflict() => {}
+                Err(e) => return Err(Error::git(e)),
+            }
+        }
+        Ok(deleted)
     }
 
     /// Moves `name` from `expected` (`None`: must not exist) to `new`, under

@@ -117,10 +117,10 @@ pub fn insert(db: &GitDb, root: Option<ObjectId>, files: Vec<File>) -> Result<Ob
 
 fn set(entries: &mut Vec<TreeEntry>, name: &str, oid: ObjectId, is_tree: bool) {
     entries.retain(|e| e.name != name);
-    entries.push(TreeEntry {
-        name: name.to_string(),
-        oid,
-        is_tree,
+    entries.push(if is_tree {
+        TreeEntry::tree(name, oid)
+    } else {
+        TreeEntry::blob(name, oid)
     });
 }
 
@@ -174,11 +174,7 @@ pub fn build(db: &GitDb, files: Vec<(String, ObjectId)>, depth: usize) -> Result
     if files.len() <= LEAF_MAX {
         let entries: Vec<TreeEntry> = files
             .into_iter()
-            .map(|(name, oid)| TreeEntry {
-                name,
-                oid,
-                is_tree: false,
-            })
+            .map(|(name, oid)| TreeEntry::blob(name, oid))
             .collect();
         return db.write_tree(&entries);
     }
@@ -191,11 +187,7 @@ pub fn build(db: &GitDb, files: Vec<(String, ObjectId)>, depth: usize) -> Result
     }
     let mut entries = Vec::with_capacity(groups.len());
     for (d, group) in groups {
-        entries.push(TreeEntry {
-            name: d,
-            oid: build(db, group, depth + 1)?,
-            is_tree: true,
-        });
+        entries.push(TreeEntry::tree(d, build(db, group, depth + 1)?));
     }
     db.write_tree(&entries)
 }
@@ -208,17 +200,10 @@ pub fn build_root(db: &GitDb, files: Vec<File>) -> Result<ObjectId> {
     }
     let mut entries = Vec::new();
     for (folder, items) in by_folder {
-        entries.push(TreeEntry {
-            oid: build(db, items, 0)?,
-            name: folder,
-            is_tree: true,
-        });
+        let oid = build(db, items, 0)?;
+        entries.push(TreeEntry::tree(folder, oid));
     }
-    entries.push(TreeEntry {
-        name: MARKER.into(),
-        oid: db.write_blob(MARKER_CONTENT)?,
-        is_tree: false,
-    });
+    entries.push(TreeEntry::blob(MARKER, db.write_blob(MARKER_CONTENT)?));
     db.write_tree(&entries)
 }
 

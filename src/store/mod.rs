@@ -8,11 +8,13 @@
 //! before the ref moves, and the ref moves by compare-and-swap, so a crash or a
 //! lost race leaves at most unreachable objects, never a half-written history.
 
+pub mod archive;
 mod gitdb;
 pub mod layout;
 mod lock;
 pub mod order;
 
+use std::collections::BTreeMap;
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -206,39 +208,40 @@ impl Store {
         self.db.identity()
     }
 
-    /// Every entity that has a history, optionally of one kind, sorted by name.
+    /// Every entity that has a history, optionally of one kind, sorted by name
+    /// (runs folded into the archive included).
     pub fn entities(&self, kind: Option<EntityKind>) -> Result<Vec<Entity>> {
-        let prefix = match kind {
-            Some(k) => format!("{REF_ROOT}{}/", k.plural()),
-            None => REF_ROOT.to_string(),
-        };
         let mut out: Vec<Entity> = self
-            .db
-            .refs_with_prefix(&prefix)?
+            .tips(kind)?
             .into_iter()
-            .filter_map(|(name, _)| {
-                let rest = name.strip_prefix(REF_ROOT)?;
-                let (k, n) = rest.split_once('/')?;
-                Some(Entity {
-                    kind: EntityKind::parse(k)?,
-                    name: n.to_string(),
-                })
-            })
+            .map(|(entity, _)| entity)
             .collect();
         out.sort();
         Ok(out)
     }
 
     pub fn tip(&self, entity: &Entity) -> Result<Tip<'_>> {
-        let commit = self.db.read_ref(&entity.refname())?;
+        let commit = self.tip_commit(entity)?;
         self.tip_at(commit)
     }
 
-    /// The tip as git has it on disk right now (no cached packed-refs), for
-    /// a writer about to extend it.
-    fn fresh_tip(&self, refname: &str) -> Result<Tip<'_>> {
-        let commit = self.db.read_ref_fresh(refname)?;
-        self.tip_at(commit)
+    /// An entity's newest commit: its ref, or, for a run folded into the
+    /// archive (and not amended since), the tip the archive names.
+    pub fn tip_commit(&self, entity: &Entity) -> Result<Option<ObjectId>> {
+        if let Some(c) = self.db.read_ref(&entity.refname())? {
+            return Ok(Some(c));
+        }
+        self.folded_tip(entity)
+    }
+
+    fn folded_tip(&self, entity: &Entity) -> Result<Option<ObjectId>> {
+        if entity.kind != EntityKind::Run {
+            return Ok(None);
+        }
+        match self.db.read_ref(archive::REF)? {
+            Some(a) => archive::lookup(&self.db, a, &entity.name),
+            None => Ok(None),
+        }
     }
 
     fn tip_at(&self, commit: Option<ObjectId>) -> Result<Tip<'_>> {
@@ -290,7 +293,7 @@ impl Store {
     }
 
     pub fn exists(&self, entity: &Entity) -> Result<bool> {
-        Ok(self.db.read_ref(&entity.refname())?.is_some())
+        Ok(self.tip_commit(entity)?.is_some())
     }
 
     /// An entity named on the command line must exist (`log`, `verify`).
@@ -303,7 +306,7 @@ impl Store {
 
     /// The entity's history, oldest first; an unknown entity has an empty one.
     pub fn history(&self, entity: &Entity) -> Result<History> {
-        self.history_of_ref(&entity.refname())
+        self.history_at(self.tip_commit(entity)?)
     }
 
     /// The history of any record chain by its ref.
@@ -377,13 +380,28 @@ impl Store {
     where
         F: FnMut(&Tip) -> Result<ControlFlow<T, Draft>>,
     {
-        self.append_to_ref(&entity.refname(), build)
+        // A folded run has no ref: its next event goes on top of the tip the
+        // archive names, and its ref starts again there.
+        self.append_with_base(&entity.refname(), || self.folded_tip(entity), build)
     }
 
     /// [`Store::append`] for a chain that is not an entity's (the checkpoints).
-    pub fn append_to_ref<T, F>(&self, refname: &str, mut build: F) -> Result<ControlFlow<T, Record>>
+    pub fn append_to_ref<T, F>(&self, refname: &str, build: F) -> Result<ControlFlow<T, Record>>
     where
         F: FnMut(&Tip) -> Result<ControlFlow<T, Draft>>,
+    {
+        self.append_with_base(refname, || Ok(None), build)
+    }
+
+    fn append_with_base<T, F, B>(
+        &self,
+        refname: &str,
+        base: B,
+        mut build: F,
+    ) -> Result<ControlFlow<T, Record>>
+    where
+        F: FnMut(&Tip) -> Result<ControlFlow<T, Draft>>,
+        B: Fn() -> Result<Option<ObjectId>>,
     {
         let actor = self.identity()?;
         let tool = context::tool_version();
@@ -393,7 +411,11 @@ impl Store {
         let mut attempts = 0u32;
         loop {
             attempts += 1;
-            let tip = self.fresh_tip(&refname)?;
+            let on_disk = self.db.read_ref_fresh(&refname)?;
+            let tip = match on_disk {
+                Some(c) => self.tip_at(Some(c))?,
+                None => self.tip_at(base()?)?,
+            };
             let draft = match build(&tip)? {
                 ControlFlow::Break(stop) => return Ok(ControlFlow::Break(stop)),
                 ControlFlow::Continue(draft) => draft,
@@ -442,7 +464,7 @@ impl Store {
             let reflog = format!("mlops: {}", one_line(&draft.summary));
             match self
                 .db
-                .compare_and_swap(&refname, tip.commit, commit, &reflog)?
+                .compare_and_swap(&refname, on_disk, commit, &reflog)?
             {
                 Swap::Done => return Ok(ControlFlow::Continue(record)),
                 Swap::Lost if Instant::now() < deadline => {
@@ -495,26 +517,44 @@ fn one_line(s: &str) -> String {
 }
 
 impl Store {
-    /// Every entity of a kind with the commit its ref points at (hex), for
-    /// caches keyed by content.
-    pub fn tips(&self, kind: EntityKind) -> Result<Vec<(Entity, String)>> {
-        let prefix = format!("{REF_ROOT}{}/", kind.plural());
-        let mut out: Vec<(Entity, String)> = self
-            .db
-            .refs_with_prefix(&prefix)?
-            .into_iter()
-            .filter_map(|(name, id)| {
-                let n = name.strip_prefix(&prefix)?;
-                Some((
-                    Entity {
-                        kind,
-                        name: n.to_string(),
-                    },
-                    id.to_string(),
-                ))
-            })
-            .collect();
-        out.sort();
-        Ok(out)
+    /// Every entity (of a kind, or all) with the commit it is at (hex), for
+    /// caches keyed by content: its ref, or the archive's entry for a folded
+    /// run (a live ref wins: it is the newer).
+    pub fn tips(&self, kind: Option<EntityKind>) -> Result<Vec<(Entity, String)>> {
+        let prefix = match kind {
+            Some(k) => format!("{REF_ROOT}{}/", k.plural()),
+            None => REF_ROOT.to_string(),
+        };
+        let mut out: BTreeMap<Entity, String> = BTreeMap::new();
+        for (name, id) in self.db.refs_with_prefix(&prefix)? {
+            let Some(rest) = name.strip_prefix(REF_ROOT) else {
+                continue;
+            };
+            let Some((k, n)) = rest.split_once('/') else {
+                continue;
+            };
+            let Some(k) = EntityKind::parse(k) else {
+                continue;
+            };
+            out.insert(
+                Entity {
+                    kind: k,
+                    name: n.to_string(),
+                },
+                id.to_string(),
+            );
+        }
+        if kind.is_none_or(|k| k == EntityKind::Run) {
+            if let Some(a) = self.db.read_ref(archive::REF)? {
+                for (run, commit) in archive::read(&self.db, Some(a))?.runs {
+                    out.entry(Entity {
+                        kind: EntityKind::Run,
+                        name: run,
+                    })
+                    .or_insert_with(|| commit.to_string());
+                }
+            }
+        }
+        Ok(out.into_iter().collect())
     }
 }

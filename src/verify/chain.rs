@@ -47,6 +47,8 @@ pub struct ChainFacts {
     pub links: Vec<Link>,
     /// `(version, record)` of every model version, for conflicts.
     pub model_versions: Vec<(String, String)>,
+    /// The `run_id` of every run record (a run must be filed under its id).
+    pub run_ids: Vec<String>,
     /// Commits that could not be proven by their tree id and were diffed
     /// tree to tree (merges, layout changes, and anything wrong).
     pub diffed: usize,
@@ -60,6 +62,7 @@ struct Facts {
     prev: Option<String>,
     created_at: String,
     version: Option<String>,
+    run_id: Option<String>,
     links: Vec<Link>,
     /// The ids (hex) this record mentions, some of them its attachments.
     mentions: Vec<String>,
@@ -76,6 +79,9 @@ impl Facts {
             created_at: r.created_at().to_string(),
             version: (r.kind() == "model-version")
                 .then(|| r.str_field("version").map(str::to_string))
+                .flatten(),
+            run_id: (r.kind() == "run")
+                .then(|| r.str_field("run_id").map(str::to_string))
                 .flatten(),
             links: super::links::of(r),
         }
@@ -535,6 +541,9 @@ fn topological(infos: &HashMap<ObjectId, CommitInfo>, tip: ObjectId) -> Vec<Obje
 fn note_record(r: Facts, facts: &mut ChainFacts) {
     if let Some(v) = r.version {
         facts.model_versions.push((v, r.id.clone()));
+    }
+    if let Some(run) = r.run_id {
+        facts.run_ids.push(run);
     }
     facts.records.insert(r.id);
     facts.links.extend(r.links);

@@ -11,6 +11,7 @@
 //! still in its chain, which is what catches a consistent rewrite, a
 //! truncation or a deleted ref.
 
+mod archive;
 pub mod chain;
 pub mod links;
 mod model;
@@ -75,12 +76,40 @@ fn display(refname: &str) -> String {
 pub fn verify(store: &Store, opts: Options) -> Result<Verification> {
     let db = store.db();
     let all: BTreeMap<String, ObjectId> = db.refs_with_prefix(REF_ROOT)?.into_iter().collect();
+    // Folded runs are checked from the tips the archive names; a run that
+    // also has a ref (amended since it was folded) from its ref, which must
+    // descend from the folded tip.
+    let archive_tip = all.get(crate::store::archive::REF).copied();
+    let folded = crate::store::archive::read(db, archive_tip)?.runs;
+    let mut chains: BTreeMap<String, ObjectId> = all
+        .iter()
+        .filter(|(r, _)| r.as_str() != crate::store::archive::REF)
+        .map(|(r, t)| (r.clone(), *t))
+        .collect();
+    let mut folded_problems: Vec<(String, String)> = Vec::new();
+    for (run, commit) in &folded {
+        let refname = format!("{REF_ROOT}runs/{run}");
+        match chains.get(&refname) {
+            None => {
+                chains.insert(refname, *commit);
+            }
+            Some(live) if db.is_ancestor(*commit, *live)? => {}
+            Some(live) => folded_problems.push((
+                refname,
+                format!(
+                    "its ref ({}) does not descend from the tip the archive holds ({})",
+                    &live.to_string()[..12],
+                    &commit.to_string()[..12]
+                ),
+            )),
+        }
+    }
     let selected: Vec<(String, ObjectId)> = match opts.only {
-        Some(e) => all
+        Some(e) => chains
             .get(&e.refname())
             .map(|t| vec![(e.refname(), *t)])
             .unwrap_or_default(),
-        None => all.iter().map(|(r, t)| (r.clone(), *t)).collect(),
+        None => chains.into_iter().collect(),
     };
     let common = db.common_dir();
     let mut checks: Vec<EntityCheck> = Vec::new();
@@ -107,9 +136,37 @@ pub fn verify(store: &Store, opts: Options) -> Result<Verification> {
             .collect::<Result<_>>()?
     };
     facts.extend(checked);
+    let mut extra: HashMap<String, (Vec<String>, Vec<String>)> = HashMap::new();
+    for (r, p) in folded_problems {
+        extra.entry(r).or_default().0.push(p);
+    }
+    if let (Some(tip), None) = (archive_tip, opts.only) {
+        let problems = archive::check(store, tip)?;
+        extra
+            .entry(crate::store::archive::REF.to_string())
+            .or_default()
+            .0
+            .extend(problems);
+    }
+    // A run is filed under its own id: a run record under another run's ref
+    // (or archive entry) would be shown as that run.
+    let runs_prefix = format!("{REF_ROOT}runs/");
+    for (refname, f) in &facts {
+        if let Some(run) = refname.strip_prefix(&runs_prefix) {
+            for id in &f.run_ids {
+                if id != run {
+                    extra
+                        .entry(refname.clone())
+                        .or_default()
+                        .0
+                        .push(format!("holds the record of run `{id}`, not of `{run}`"));
+                }
+            }
+        }
+    }
     // Links: the target must be in the entity the record names, when that
     // entity is here; otherwise it may simply not have been fetched.
-    let mut link_problems: HashMap<String, (Vec<String>, Vec<String>)> = HashMap::new();
+    let mut link_problems: HashMap<String, (Vec<String>, Vec<String>)> = extra;
     for (refname, f) in &facts {
         for l in &f.links {
             let target_ref = l.target_ref.clone().unwrap_or_else(|| refname.clone());
@@ -174,6 +231,17 @@ pub fn verify(store: &Store, opts: Options) -> Result<Verification> {
                 continue;
             }
             let problem = match facts.get(&head.refname) {
+                None if head.refname == crate::store::archive::REF => {
+                    let pinned = ObjectId::from_hex(head.commit.as_bytes()).ok();
+                    let kept = match (pinned, archive_tip) {
+                        (Some(p), Some(t)) => db.has_object(p) && db.is_ancestor(p, t)?,
+                        _ => false,
+                    };
+                    (!kept).then(|| format!(
+                        "the runs archive no longer contains commit {} pinned by checkpoint {short}: it was rewritten or truncated",
+                        &head.commit[..12.min(head.commit.len())]
+                    ))
+                }
                 None => Some(format!(
                     "the ref was deleted since checkpoint {short} pinned it at commit {}",
                     &head.commit[..12.min(head.commit.len())]
@@ -199,6 +267,9 @@ pub fn verify(store: &Store, opts: Options) -> Result<Verification> {
         }
     }
     let mut names: Vec<String> = facts.keys().cloned().collect();
+    if archive_tip.is_some() && opts.only.is_none() {
+        names.push(crate::store::archive::REF.to_string());
+    }
     for r in link_problems.keys() {
         if !facts.contains_key(r) {
             names.push(r.clone());
