@@ -40,6 +40,8 @@ pub struct SyncReport {
     pub folded: usize,
     /// Run refs deleted on the remote because the pushed archive holds them.
     pub remote_refs_folded: usize,
+    /// Refs the push created or moved on the remote (the rest were up to date).
+    pub updated_remote: Vec<String>,
     pub pushed: bool,
 }
 
@@ -336,6 +338,11 @@ pub fn sync(store: &Store, remote: &str, push: bool) -> Result<SyncReport> {
         let out = gitcli::run(&root, &args)?;
         let statuses = gitcli::parse_push_porcelain(&String::from_utf8_lossy(&out.stdout));
         if out.status.success() {
+            report.updated_remote = statuses
+                .iter()
+                .filter(|s| s.flag != '=' && !s.rejected())
+                .filter_map(|s| s.remote.clone())
+                .collect();
             remember_pushed(store, remote, &pushed, &statuses)?;
             report.remote_refs_folded = drop_folded_remote_refs(store, remote)?;
             report.pushed = true;

@@ -10,5 +10,6 @@ mod foundation;
 mod history;
 mod registry;
 mod report;
+mod scale;
 mod sync;
 mod tracking;
