@@ -210,10 +210,10 @@ impl GitDb {
     /// share. Not set for short commands: gix's default static pack cache
     /// alone cost ~5 ms per process, more than an append.
     pub fn for_bulk_reads(&mut self) {
-        self.repo.object_cache_size(4 * 1024 * 1024);
+        self.repo.object_cache_size(2 * 1024 * 1024);
         self.repo.objects.set_pack_cache(|| {
             Box::new(gix::odb::pack::cache::lru::MemoryCappedHashmap::new(
-                32 * 1024 * 1024,
+                16 * 1024 * 1024,
             ))
         });
     }

@@ -156,6 +156,15 @@ pub struct History {
 }
 
 impl History {
+    /// A history of records read some other way (in causal order here).
+    pub fn from_records(records: Vec<Record>) -> History {
+        History {
+            records: order::causal(records),
+            tip: None,
+            tree: None,
+        }
+    }
+
     pub fn is_empty(&self) -> bool {
         self.records.is_empty()
     }

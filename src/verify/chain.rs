@@ -49,6 +49,9 @@ pub struct ChainFacts {
     pub model_versions: Vec<(String, String)>,
     /// The `run_id` of every run record (a run must be filed under its id).
     pub run_ids: Vec<String>,
+    /// The digest of a run's row of the runs index, as its records at the
+    /// tip give it (a digest: 100,000 rows would not fit the memory budget).
+    pub row: Option<[u8; 32]>,
     /// Commits that could not be proven by their tree id and were diffed
     /// tree to tree (merges, layout changes, and anything wrong).
     pub diffed: usize,
@@ -111,6 +114,8 @@ struct TipFile {
     /// `Some` for a valid record; attachments that hash right are `valid`.
     record: Option<Facts>,
     valid: bool,
+    /// A run's records, kept to derive its index row once, here.
+    run_record: Option<Record>,
 }
 
 fn check_tip_file(db: &GitDb, file: layout::File) -> Result<TipFile> {
@@ -121,18 +126,21 @@ fn check_tip_file(db: &GitDb, file: layout::File) -> Result<TipFile> {
             file,
             record: None,
             valid,
+            run_record: None,
         });
     }
-    let record = file
+    let parsed = file
         .name
         .strip_suffix(".json")
         .and_then(|hex| Record::from_bytes(&bytes, Some(hex)).ok())
-        .filter(|r| r.kind() == file.folder)
-        .map(|r| Facts::of(&r));
+        .filter(|r| r.kind() == file.folder);
+    let record = parsed.as_ref().map(Facts::of);
+    let run_record = parsed.filter(|r| r.kind() == "run" || r.kind() == "run-amendment");
     Ok(TipFile {
         valid: record.is_some(),
         file,
         record,
+        run_record,
     })
 }
 
@@ -179,6 +187,16 @@ pub fn check(db: &GitDb, shared: &SharedDb, tip: ObjectId) -> Result<ChainFacts>
             .map_init(|| shared.open(), |db, f| check_tip_file(db, f))
             .collect::<Result<_>>()?
     };
+    let mut checked = checked;
+    let run_records: Vec<Record> = checked
+        .iter_mut()
+        .filter_map(|f| f.run_record.take())
+        .collect();
+    if run_records.iter().any(|r| r.kind() == "run") {
+        let history = crate::store::History::from_records(run_records);
+        facts.row =
+            crate::run::index::Row::from_history(&history, tip.to_string()).map(|r| row_digest(&r));
+    }
     let mut at_tip = Tip {
         records: HashMap::new(),
         attachments: HashMap::new(),
@@ -272,6 +290,12 @@ fn fast(
     m.commit = *id;
     *model = Some(m);
     Ok(Some(record.clone()))
+}
+
+/// What a row of the runs index is compared by.
+pub fn row_digest(row: &crate::run::index::Row) -> [u8; 32] {
+    use sha2::Digest;
+    sha2::Sha256::digest(serde_json::to_vec(row).unwrap_or_default()).into()
 }
 
 /// The sequential step of a single-parent commit: its one record must be

@@ -141,7 +141,15 @@ pub fn verify(store: &Store, opts: Options) -> Result<Verification> {
         extra.entry(r).or_default().0.push(p);
     }
     if let (Some(tip), None) = (archive_tip, opts.only) {
-        let problems = archive::check(store, tip)?;
+        let runs_prefix = format!("{REF_ROOT}runs/");
+        let rows: HashMap<String, (ObjectId, Option<[u8; 32]>)> = selected
+            .iter()
+            .filter_map(|(r, t)| {
+                let run = r.strip_prefix(&runs_prefix)?;
+                Some((run.to_string(), (*t, facts.get(r)?.row)))
+            })
+            .collect();
+        let problems = archive::check(store, tip, &rows)?;
         extra
             .entry(crate::store::archive::REF.to_string())
             .or_default()

@@ -48,7 +48,11 @@ fn sweep(repo: &Repo, n: usize) {
             .collect();
         for child in children {
             let out = child.wait_with_output().unwrap();
-            assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
         }
         i += 2;
     }
@@ -115,7 +119,12 @@ fn a_sweep_is_shared_folded_listed_in_a_fresh_clone_and_synced_incrementally() {
     let clone = repo.sibling("clone");
     repo.git_in(
         repo.path.parent().unwrap(),
-        &["clone", "-q", origin.to_str().unwrap(), clone.to_str().unwrap()],
+        &[
+            "clone",
+            "-q",
+            origin.to_str().unwrap(),
+            clone.to_str().unwrap(),
+        ],
     );
     repo.git_in(&clone, &["config", "user.name", "Clone"]).ok();
     repo.git_in(&clone, &["config", "user.email", "clone@example.com"])
@@ -138,7 +147,10 @@ fn a_sweep_is_shared_folded_listed_in_a_fresh_clone_and_synced_incrementally() {
         "{next}"
     );
     let pulled = repo.mlops_in(&clone, &["sync", "--json"]).ok().json();
-    assert_eq!(pulled["fast_forwarded"], serde_json::json!(["refs/mlops/archive/runs"]));
+    assert_eq!(
+        pulled["fast_forwarded"],
+        serde_json::json!(["refs/mlops/archive/runs"])
+    );
     assert_eq!(rows(&repo, &clone), rows(&repo, &repo.path));
     assert_eq!(rows(&repo, &clone).len(), N + 1);
 
@@ -147,11 +159,17 @@ fn a_sweep_is_shared_folded_listed_in_a_fresh_clone_and_synced_incrementally() {
     let full = repo.mlops(&["log", "--json"]).ok().json();
     let full: Vec<Value> = full.as_array().unwrap()[..10].to_vec();
     for _ in 0..2 {
-        let top = repo.mlops_in(&clone, &["log", "-n", "10", "--json"]).ok().json();
+        let top = repo
+            .mlops_in(&clone, &["log", "-n", "10", "--json"])
+            .ok()
+            .json();
         assert_eq!(top.as_array().unwrap(), &full);
     }
     std::fs::remove_dir_all(clone.join(".git/mlops")).unwrap();
-    let top = repo.mlops_in(&clone, &["log", "-n", "10", "--json"]).ok().json();
+    let top = repo
+        .mlops_in(&clone, &["log", "-n", "10", "--json"])
+        .ok()
+        .json();
     assert_eq!(top.as_array().unwrap(), &full);
 }
 
@@ -179,7 +197,12 @@ fn run_refs_already_on_the_remote_are_folded_and_removed_there() {
     let clone = repo.sibling("clone");
     repo.git_in(
         repo.path.parent().unwrap(),
-        &["clone", "-q", origin.to_str().unwrap(), clone.to_str().unwrap()],
+        &[
+            "clone",
+            "-q",
+            origin.to_str().unwrap(),
+            clone.to_str().unwrap(),
+        ],
     );
     repo.git_in(&clone, &["config", "user.name", "Clone"]).ok();
     repo.git_in(&clone, &["config", "user.email", "clone@example.com"])
@@ -195,11 +218,19 @@ fn an_amended_folded_run_is_refolded_and_verified() {
     let repo = Repo::new();
     sweep(&repo, 3);
     repo.mlops(&["runs", "fold"]).ok();
-    let run = rows(&repo, &repo.path)[0]["run_id"].as_str().unwrap().to_string();
-    repo.mlops(&["runs", "amend", &run, "--metric", "auc=0.7"]).ok();
+    let run = rows(&repo, &repo.path)[0]["run_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    repo.mlops(&["runs", "amend", &run, "--metric", "auc=0.7"])
+        .ok();
     assert_eq!(refs(&repo, &repo.path, "refs/mlops/runs/"), 1);
     let shown = repo.mlops(&["runs", "show", &run, "--json"]).ok().json();
-    assert_eq!(shown["amendments"].as_array().map(|a| a.len()), Some(1), "{shown}");
+    assert_eq!(
+        shown["amendments"].as_array().map(|a| a.len()),
+        Some(1),
+        "{shown}"
+    );
     repo.mlops(&["verify"]).ok();
     repo.mlops(&["runs", "fold"]).ok();
     assert_eq!(refs(&repo, &repo.path, "refs/mlops/runs/"), 0);
@@ -263,12 +294,14 @@ fn verify_catches_a_fold_that_drops_a_run_or_forges_a_row() {
         .stdout
         .trim()
         .to_string();
-    repo.git(&["update-ref", "refs/mlops/archive/runs", &commit]).ok();
+    repo.git(&["update-ref", "refs/mlops/archive/runs", &commit])
+        .ok();
     let out = repo.mlops(&["verify"]).code(1);
     assert!(out.stdout.contains("drops run"), "{}", out.stdout);
 
     // Back to the honest fold, then forge an index row.
-    repo.git(&["update-ref", "refs/mlops/archive/runs", &tip]).ok();
+    repo.git(&["update-ref", "refs/mlops/archive/runs", &tip])
+        .ok();
     let day_file = lines
         .iter()
         .find(|l| l.contains("index/"))
@@ -304,7 +337,12 @@ fn verify_catches_a_fold_that_drops_a_run_or_forges_a_row() {
         .stdout
         .trim()
         .to_string();
-    repo.git(&["update-ref", "refs/mlops/archive/runs", &commit]).ok();
+    repo.git(&["update-ref", "refs/mlops/archive/runs", &commit])
+        .ok();
     let out = repo.mlops(&["verify"]).code(1);
-    assert!(out.stdout.contains("is not what its records say"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("is not what its records say"),
+        "{}",
+        out.stdout
+    );
 }
