@@ -137,6 +137,17 @@ pub fn stable_diff_of_worktree(dir: &Path) -> Result<Vec<u8>> {
     }
 }
 
+/// Starts `git gc --auto` and does not wait for it: git packs loose objects
+/// and refs in the background (detached, as it does after a commit), which
+/// is safe beside mlops' writers (docs/reliability.md).
+pub fn gc_auto_in_background(dir: &Path) {
+    let _ = git(dir)
+        .args(["gc", "--auto", "--quiet"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn();
+}
+
 /// The `git --version` line, when git is installed.
 pub fn version() -> Option<String> {
     Command::new("git")

@@ -11,6 +11,7 @@ pub mod config;
 pub mod context;
 pub mod dataset;
 pub mod demo;
+pub mod doctor;
 pub mod drift;
 pub mod error;
 pub mod gitcli;

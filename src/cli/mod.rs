@@ -5,6 +5,7 @@ mod checkpoint;
 mod config;
 mod data;
 mod demo;
+mod doctor;
 mod drift;
 mod init;
 mod log;
@@ -76,6 +77,9 @@ pub enum Command {
     Verify(verify::Args),
     /// Pin the head of every history, so a later rewrite is caught by `verify`.
     Checkpoint(checkpoint::Args),
+    /// The repository's state as mlops uses it (objects, refs, folded runs,
+    /// locks, caches), each finding with the command that fixes it.
+    Doctor(doctor::Args),
     /// Check `mlops.toml` and show the configuration as mlops reads it.
     Config(config::Args),
     /// Add a note to an entity's history.
@@ -136,6 +140,7 @@ pub fn run() -> anyhow::Result<ExitCode> {
         Command::Config(a) => config::run(&g, a),
         Command::Verify(a) => verify::run(&g, a),
         Command::Checkpoint(a) => checkpoint::run(&g, a),
+        Command::Doctor(a) => doctor::run(&g, a),
         Command::Sync(a) => sync::run(&g, a),
         Command::Demo(a) => demo::run(&g, a),
         Command::DemoTrain(a) => demo::train(&g, a),

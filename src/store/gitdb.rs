@@ -218,6 +218,24 @@ impl GitDb {
         });
     }
 
+    /// Whether git's own estimate of loose objects (the files in
+    /// `objects/17/`, times 256) is past `gc.auto` (default 6,700): the
+    /// point at which `git gc --auto` would pack them. mlops writes objects
+    /// through gix, which never triggers git's maintenance itself.
+    pub fn wants_gc(&self) -> bool {
+        let limit = self
+            .repo
+            .config_snapshot()
+            .integer("gc.auto")
+            .unwrap_or(6700);
+        if limit <= 0 {
+            return false;
+        }
+        let dir = self.repo.objects.store_ref().path().join("17");
+        let count = std::fs::read_dir(dir).map(|d| d.count()).unwrap_or(0) as i64;
+        count * 256 > limit
+    }
+
     /// A handle another thread can open its own `GitDb` from (gix
     /// repositories are not shared between threads).
     pub fn shared(&self) -> SharedDb {

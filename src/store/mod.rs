@@ -475,7 +475,12 @@ impl Store {
                 .db
                 .compare_and_swap(&refname, on_disk, commit, &reflog)?
             {
-                Swap::Done => return Ok(ControlFlow::Continue(record)),
+                Swap::Done => {
+                    if self.db.wants_gc() {
+                        crate::gitcli::gc_auto_in_background(&self.root());
+                    }
+                    return Ok(ControlFlow::Continue(record));
+                }
                 Swap::Lost if Instant::now() < deadline => {
                     let cap = 2u64.pow(attempts.min(6)) * 2;
                     std::thread::sleep(Duration::from_millis(rng.random_range(1..=cap)));

@@ -346,3 +346,40 @@ fn verify_catches_a_fold_that_drops_a_run_or_forges_a_row() {
         out.stdout
     );
 }
+
+#[test]
+fn doctor_reports_the_state_and_the_fix_for_each_problem() {
+    let repo = Repo::new();
+    sweep(&repo, 4);
+    let d = repo.mlops(&["doctor", "--json"]).ok().json();
+    let find = |d: &Value, check: &str| -> Value {
+        d["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["check"] == check)
+            .cloned()
+            .unwrap()
+    };
+    assert_eq!(
+        find(&d, "runs")["value"],
+        "4 on their own refs, 0 folded into refs/mlops/archive/runs"
+    );
+    repo.mlops(&["runs", "fold"]).ok();
+    let d = repo.mlops(&["doctor", "--json"]).ok().json();
+    assert_eq!(
+        find(&d, "runs")["value"],
+        "0 on their own refs, 4 folded into refs/mlops/archive/runs"
+    );
+    // A lock file left by a process that died.
+    std::fs::create_dir_all(repo.path.join(".git/refs/mlops/models")).unwrap();
+    std::fs::write(repo.path.join(".git/refs/mlops/models/m.lock"), "").unwrap();
+    let out = repo.mlops(&["doctor", "--json"]).code(1);
+    let lock = find(&out.json(), "ref locks");
+    assert_eq!(lock["ok"], false);
+    assert!(
+        lock["value"].as_str().unwrap().ends_with("m.lock"),
+        "{lock}"
+    );
+    assert!(lock["fix"].as_str().unwrap().contains("delete"), "{lock}");
+}
