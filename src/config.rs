@@ -25,6 +25,10 @@ pub struct Config {
     pub monitors: BTreeMap<String, MonitorConfig>,
     #[serde(default)]
     pub report: ReportConfig,
+    /// What may be kept about data (docs/privacy.md): `k`, `max_categories`,
+    /// `pii` and `exclude` column lists.
+    #[serde(default)]
+    pub privacy: crate::privacy::Policy,
 }
 
 #[derive(Debug, Default, Clone, Deserialize, Serialize)]

@@ -227,14 +227,19 @@ pub fn add(
             tabular.len()
         ));
     }
+    // Profiles keep only what the committed privacy settings allow
+    // (docs/privacy.md); one made under other settings, or by an older
+    // mlops that kept raw values, is made again.
+    let policy = crate::config::Config::load(&root)?.privacy;
     for e in tabular.into_iter().take(MAX_PROFILED_FILES) {
         if let Some((h, p)) = previous.get(&e.path) {
-            if *h == e.sha256 {
+            if *h == e.sha256 && p.version == profile::LAYOUT && p.privacy.as_ref() == Some(&policy)
+            {
                 profiles.insert(e.path.clone(), p.clone());
                 continue;
             }
         }
-        match profile::profile_file(&root.join(&e.path)) {
+        match profile::profile_file(&root.join(&e.path), &policy) {
             Ok(Some(p)) => {
                 profiles.insert(e.path.clone(), p);
             }

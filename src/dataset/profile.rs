@@ -1,23 +1,32 @@
 //! The **profile** of a tabular file, recorded with each dataset version so that drift can be
 //! measured against the training data after the raw files are gone (DESIGN.md, Datasets).
 //!
+//! **Profiles hold no personal data** (layout 2; `crate::privacy` and docs/privacy.md): no
+//! individual numeric value (the sketch keeps quantiles only where at least k rows lie on either
+//! side, rounded to four significant digits; `min` and `max` are the k-th smallest and largest
+//! values, rounded; exact value counts only for values shared by k rows), no category held by
+//! fewer than k rows or shaped like an identifier, and for identifier-like or `pii` text columns
+//! only counts, null share and the distribution of value lengths. Layout-1 profiles, written
+//! before, are still read.
+//!
 //! A profile is compact — a few kilobytes per column whatever the row count — and holds what
 //! the drift tests need:
 //! - schema, row count, and per column the missing share (null, NaN and ±inf, which drift drops
 //!   before testing) and the exact distinct count (free once the column is sorted);
-//! - numbers: min, max, mean, population and sample std, a 100-bin histogram over min..max (charts,
-//!   `data show`, and empty regions for the sketch), and a **quantile sketch**. The sketch is every value when the
-//!   column has at most [`SKETCH_EXACT_MAX`] values (so the ≤ 1,000-row tests such as KS are
-//!   exact from the profile), otherwise the quantiles (numpy's linear rule) at 223 levels:
-//!   steps of 0.005 over 0.01–0.99 and geometric steps (1, 2, 5 × 10⁻ᵏ down to 10⁻⁶) in each
-//!   tail. Piecewise-linear interpolation between those knots reproduces the normed
-//!   Wasserstein distance within 1% of the exact value (tested on normal, log-normal and
-//!   bimodal data) where 101 uniform quantiles miss the tails by several percent, at ~5 KB;
-//!   1,001 uniform quantiles would cost 20 KB for the same accuracy;
-//! - numbers with at most [`VALUE_COUNTS_MAX`] distinct values also keep their exact value
-//!   counts, so every test — including Evidently's one-bin-per-value binning — is exact;
-//! - strings and booleans: the [`TOP_K`] most frequent values with counts, and the count (and
-//!   number of distinct values) of the rest.
+//! - numbers: the k-th smallest and largest values (rounded), mean, population and sample std,
+//!   a 100-bin histogram between those two (charts, `data show`, and empty regions for the
+//!   sketch) with the rows beyond them counted, and a **quantile sketch**: the quantiles
+//!   (numpy's linear rule, rounded to four significant digits) at those of 223 levels — steps
+//!   of 0.005 over 0.01–0.99 and geometric steps (1, 2, 5 × 10⁻ᵏ down to 10⁻⁶) in each tail —
+//!   that have at least k rows on either side. Piecewise-linear interpolation between those
+//!   knots reproduces the normed Wasserstein distance within a few percent of the exact value
+//!   (docs/privacy.md gives the tolerance and `engine_tests` checks it);
+//! - numbers with at most [`VALUE_COUNTS_MAX`] distinct values also keep the exact counts of
+//!   the values held by at least k rows, so every test — including Evidently's
+//!   one-bin-per-value binning — is exact when no value is rarer than that;
+//! - strings and booleans: the [`TOP_K`] most frequent values held by at least k rows and not
+//!   shaped like an identifier, and the count (and number of distinct values) of the rest;
+//!   identifier-like columns: the distribution of value lengths only.
 //!
 //! Values are computed in one sort per column (parallel over columns), after polars has read a
 //! batch of columns with its multi-threaded reader. No NaN or infinity is ever stored (JSON has
@@ -30,9 +39,8 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::drift::load::{plan_batches, Column, Dtype, Format, LoadError, Table, Values};
+use crate::privacy::{self, Policy, Protection};
 
-/// Columns with at most this many values keep every value in the sketch.
-pub const SKETCH_EXACT_MAX: usize = 1000;
 /// Numeric columns with at most this many distinct values keep exact value counts.
 pub const VALUE_COUNTS_MAX: usize = 100;
 /// Category frequencies kept per column.
@@ -56,6 +64,9 @@ pub struct Profile {
     pub rows: u64,
     /// Columns in file order.
     pub columns: Vec<ColumnProfile>,
+    /// The privacy settings the profile was made under (layout 2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub privacy: Option<Policy>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -72,13 +83,22 @@ pub struct ColumnProfile {
     pub numeric: Option<NumericProfile>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub categories: Option<CategoryProfile>,
+    /// Why this column keeps no values (identifier-like, `pii`, `exclude`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub protected: Option<Protection>,
+    /// For a protected text column: how many values have each length
+    /// (0..=64 characters, longer ones in the last bin).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lengths: Option<Vec<u64>>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct NumericProfile {
     /// Present values (rows − missing).
     pub count: u64,
+    /// The k-th smallest value, rounded to four significant digits (layout 1: the minimum).
     pub min: f64,
+    /// The k-th largest value, rounded likewise (layout 1: the maximum).
     pub max: f64,
     pub mean: f64,
     pub std_pop: f64,
@@ -86,9 +106,17 @@ pub struct NumericProfile {
     pub std_sample: Option<f64>,
     pub sketch: Sketch,
     pub histogram: Histogram,
-    /// Exact (value, count) pairs, ascending, when there are ≤ [`VALUE_COUNTS_MAX`] values.
+    /// Exact (value, count) pairs, ascending, when there are ≤ [`VALUE_COUNTS_MAX`] distinct
+    /// values; only values held by at least k rows.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub value_counts: Option<Vec<(f64, u64)>>,
+    /// Rows whose value was held by fewer than k rows, left out of `value_counts`.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub value_counts_other: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// Quantiles of the sorted column: `values[i]` is the quantile at `levels[i]` (numpy's linear
@@ -107,6 +135,11 @@ pub struct Histogram {
     pub lo: f64,
     pub hi: f64,
     pub counts: Vec<u64>,
+    /// Values below `lo` and above `hi` (layout 2: the k-th smallest and largest).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub below: u64,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub above: u64,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -181,7 +214,7 @@ impl NumericProfile {
         let h = &self.histogram;
         let bins = h.counts.len();
         let width = (h.hi - h.lo) / bins as f64;
-        let mut below = 0u64;
+        let mut below = h.below;
         for (j, c) in h.counts.iter().enumerate().take(bins.saturating_sub(1)) {
             below += c;
             let edge = h.lo + (j + 1) as f64 * width;
@@ -242,8 +275,11 @@ pub fn sketch_levels() -> Vec<f64> {
     levels
 }
 
+/// The layout of profiles this mlops writes.
+pub const LAYOUT: u32 = 2;
+
 /// Profile a tabular file; `None` when the extension is not a tabular format.
-pub fn profile_file(path: &Path) -> Result<Option<Profile>, ProfileError> {
+pub fn profile_file(path: &Path, policy: &Policy) -> Result<Option<Profile>, ProfileError> {
     let Some(format) = Format::of(path) else {
         return Ok(None);
     };
@@ -255,21 +291,22 @@ pub fn profile_file(path: &Path) -> Result<Option<Profile>, ProfileError> {
         let rows = table.rows();
         let mut done: Vec<ColumnProfile> = read
             .into_par_iter()
-            .map(|c| profile_column(c, rows))
+            .map(|c| profile_column(c, rows, policy))
             .collect();
         columns.append(&mut done);
     }
     let rows = table.try_rows()?;
     Ok(Some(Profile {
-        version: 1,
+        version: LAYOUT,
         format,
         rows,
         columns,
+        privacy: Some(policy.clone()),
     }))
 }
 
 /// Profile of one loaded column (`rows` = rows of the file).
-pub fn profile_column(column: Column, rows: u64) -> ColumnProfile {
+pub fn profile_column(column: Column, rows: u64, policy: &Policy) -> ColumnProfile {
     let Column {
         name,
         dtype,
@@ -285,12 +322,18 @@ pub fn profile_column(column: Column, rows: u64) -> ColumnProfile {
         distinct: 0,
         numeric: None,
         categories: None,
+        protected: None,
+        lengths: None,
     };
+    if policy.exclude.iter().any(|c| c == &out.name) {
+        out.protected = privacy::protect_text(&out.name, &[], 0, policy);
+        return out;
+    }
     match values {
         Values::Num(mut v) => {
             crate::drift::columns::sort_f64(&mut v);
             out.distinct = distinct_sorted(&v) as u64;
-            out.numeric = numeric_profile(&v, out.distinct as usize);
+            out.numeric = numeric_profile(&v, out.distinct as usize, policy.k.max(1) as usize);
         }
         Values::Cat { codes, dict } => {
             let mut counts = vec![0u64; dict.len()];
@@ -298,12 +341,25 @@ pub fn profile_column(column: Column, rows: u64) -> ColumnProfile {
                 counts[*c as usize] += 1;
             }
             out.distinct = dict.len() as u64;
+            let present = codes.len() as u64;
             let mut pairs: Vec<(String, u64)> = dict.into_iter().zip(counts).collect();
+            let borrowed: Vec<(&str, u64)> = pairs.iter().map(|(v, n)| (v.as_str(), *n)).collect();
+            if let Some(p) = privacy::protect_text(&out.name, &borrowed, present, policy) {
+                if !p.excluded() {
+                    out.lengths = Some(privacy::lengths(borrowed.iter().copied()));
+                }
+                out.protected = Some(p);
+                return out;
+            }
             pairs.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-            let rest = pairs.split_off(pairs.len().min(TOP_K));
+            type Counted = Vec<(String, u64)>;
+            let (mut top, mut rest): (Counted, Counted) = pairs
+                .into_iter()
+                .partition(|(v, n)| privacy::keep_category(v, *n, policy));
+            rest.extend(top.split_off(top.len().min(TOP_K)));
             out.categories = Some(CategoryProfile {
-                count: codes.len() as u64,
-                top: pairs,
+                count: present,
+                top,
                 other: rest.iter().map(|p| p.1).sum(),
                 other_distinct: rest.len() as u64,
             });
@@ -320,63 +376,88 @@ fn distinct_sorted(v: &[f64]) -> usize {
     }
 }
 
-fn numeric_profile(v: &[f64], distinct: usize) -> Option<NumericProfile> {
+fn numeric_profile(v: &[f64], distinct: usize, k: usize) -> Option<NumericProfile> {
     let n = v.len();
-    if n == 0 {
+    // Fewer rows than k: any figure would describe a handful of people.
+    if n == 0 || n < k {
         return None;
     }
     let mean = v.iter().sum::<f64>() / n as f64;
     let ss: f64 = v.iter().map(|x| (x - mean) * (x - mean)).sum();
-    let (min, max) = (v[0], v[n - 1]);
-    let sketch = if n <= SKETCH_EXACT_MAX {
-        Sketch {
-            exact: true,
-            levels: Vec::new(),
-            values: v.to_vec(),
-        }
+    // The k-th smallest and largest: at least k rows at or beyond each.
+    let (lo, hi) = (v[k - 1], v[n - k]);
+    let first = (k - 1) as f64;
+    let last = (n - k) as f64;
+    let span = (n.max(2) - 1) as f64;
+    let (levels, values): (Vec<f64>, Vec<f64>) = sketch_levels()
+        .into_iter()
+        .filter(|&u| u * span >= first - 1e-9 && u * span <= last + 1e-9)
+        .map(|u| (u, privacy::round4(quantile_sorted(v, u))))
+        .unzip();
+    let (levels, values) = if levels.is_empty() {
+        // Too few rows for any sketch level inside the k-anonymous range.
+        (vec![first / span], vec![privacy::round4(lo)])
     } else {
-        let levels = sketch_levels();
-        let values = levels.iter().map(|&u| quantile_sorted(v, u)).collect();
-        Sketch {
-            exact: false,
-            levels,
-            values,
-        }
+        (levels, values)
     };
+    let sketch = Sketch {
+        exact: false,
+        levels,
+        values,
+    };
+    let mut other = 0u64;
     let value_counts = (distinct <= VALUE_COUNTS_MAX).then(|| {
-        let mut out: Vec<(f64, u64)> = Vec::with_capacity(distinct);
+        let mut all: Vec<(f64, u64)> = Vec::with_capacity(distinct);
         for &x in v {
-            match out.last_mut() {
+            match all.last_mut() {
                 Some((last, c)) if *last == x => *c += 1,
-                _ => out.push((x + 0.0, 1)),
+                _ => all.push((x + 0.0, 1)),
             }
         }
-        out
+        all.retain(|&(_, c)| {
+            let keep = c as usize >= k;
+            if !keep {
+                other += c;
+            }
+            keep
+        });
+        all
     });
     Some(NumericProfile {
         count: n as u64,
-        min,
-        max,
+        min: privacy::round4(lo),
+        max: privacy::round4(hi),
         mean,
         std_pop: (ss / n as f64).sqrt(),
         std_sample: (n > 1).then(|| (ss / (n - 1) as f64).sqrt()),
         sketch,
-        histogram: histogram(v, min, max),
+        histogram: histogram(v, lo, hi),
         value_counts,
+        value_counts_other: other,
     })
 }
 
-fn histogram(sorted: &[f64], min: f64, max: f64) -> Histogram {
-    let bins = if min == max { 1 } else { HIST_BINS };
-    let width = (max - min) / bins as f64;
+/// Equal-width bins over `[lo, hi]` (the k-th smallest and largest values;
+/// edges stored rounded), with the rows beyond them counted apart.
+fn histogram(sorted: &[f64], lo: f64, hi: f64) -> Histogram {
+    let bins = if lo == hi { 1 } else { HIST_BINS };
+    let width = (hi - lo) / bins as f64;
+    let below = sorted.partition_point(|&x| x < lo);
+    let end = sorted.partition_point(|&x| x <= hi);
     let mut cum: Vec<usize> = (0..bins)
-        .map(|i| sorted.partition_point(|&x| x < min + i as f64 * width))
+        .map(|i| {
+            sorted
+                .partition_point(|&x| x < lo + i as f64 * width)
+                .max(below)
+        })
         .collect();
-    cum.push(sorted.len());
+    cum.push(end);
     Histogram {
-        lo: min,
-        hi: max,
+        lo: privacy::round4(lo),
+        hi: privacy::round4(hi),
         counts: cum.windows(2).map(|w| (w[1] - w[0]) as u64).collect(),
+        below: below as u64,
+        above: (sorted.len() - end) as u64,
     }
 }
 
@@ -484,13 +565,26 @@ mod tests {
             .collect();
         let k: Vec<Option<i64>> = (0..n as i64).map(|i| Some(i % 4)).collect();
         let s: Vec<Option<String>> = (0..n).map(|i| Some(format!("c{}", i % 60))).collect();
+        // 40 categories, and one value held by 3 rows only.
+        let t: Vec<Option<String>> = (0..n)
+            .map(|i| {
+                Some(if i < 3 {
+                    "rare".to_string()
+                } else {
+                    format!("t{}", i % 40)
+                })
+            })
+            .collect();
         let mut df = frame(vec![
             ("x", TestValues::F64(x)),
             ("k", TestValues::I64(k)),
             ("s", TestValues::Str(s)),
+            ("t", TestValues::Str(t)),
         ]);
         write_table(&p, &mut df).expect("write");
-        let prof = profile_file(&p).expect("profile").expect("tabular");
+        let prof = profile_file(&p, &crate::privacy::Policy::default())
+            .expect("profile")
+            .expect("tabular");
         assert_eq!(prof.rows, n as u64);
         let x = prof.column("x").expect("x");
         assert_eq!(x.missing, 500);
@@ -498,7 +592,10 @@ mod tests {
         let num = x.numeric.as_ref().expect("numeric");
         assert!(!num.sketch.exact);
         assert!(num.mean.abs() < 0.1 && (num.std_pop - 1.0).abs() < 0.1);
-        assert_eq!(num.histogram.counts.iter().sum::<u64>(), 4500);
+        let h = &num.histogram;
+        assert_eq!(h.counts.iter().sum::<u64>() + h.below + h.above, 4500);
+        // No individual value: the bounds are the 5th smallest and largest.
+        assert!(h.below < 5 && h.above < 5, "{h:?}");
         let k = prof.column("k").expect("k");
         assert_eq!(k.dtype, Dtype::Int);
         let vc = k.numeric.as_ref().and_then(|p| p.value_counts.clone());
@@ -506,11 +603,28 @@ mod tests {
             vc,
             Some(vec![(0.0, 1250), (1.0, 1250), (2.0, 1250), (3.0, 1250)])
         );
+        // More than 50 categories: no values kept, only their lengths.
         let s = prof.column("s").expect("s");
-        let cats = s.categories.as_ref().expect("cats");
-        assert_eq!(cats.top.len(), TOP_K);
-        assert_eq!(cats.other_distinct, 10);
+        assert!(s.categories.is_none());
+        assert!(s
+            .protected
+            .as_ref()
+            .expect("protected")
+            .reason
+            .contains("60 distinct"));
+        assert_eq!(
+            s.lengths.as_ref().expect("lengths")[2..4]
+                .iter()
+                .sum::<u64>(),
+            5000
+        );
         assert_eq!(s.distinct, 60);
+        // A category held by fewer than k = 5 rows is pooled, not named.
+        let t = prof.column("t").expect("t");
+        let cats = t.categories.as_ref().expect("cats");
+        assert_eq!(cats.top.len(), 40);
+        assert!(cats.top.iter().all(|(v, _)| v != "rare"));
+        assert_eq!((cats.other, cats.other_distinct), (3, 1));
         // round-trips through JSON (serde_json parses the last digit of some doubles one ulp
         // off unless its `float_roundtrip` feature is on)
         let json = serde_json::to_string(&prof).expect("json");
@@ -524,9 +638,12 @@ mod tests {
             assert!((x - y).abs() <= 1e-15 * y.abs().max(1.0));
         }
         assert_eq!(back.columns[2], prof.columns[2]);
-        assert!(profile_file(&dir.path().join("notes.txt"))
-            .expect("ok")
-            .is_none());
+        assert!(profile_file(
+            &dir.path().join("notes.txt"),
+            &crate::privacy::Policy::default()
+        )
+        .expect("ok")
+        .is_none());
     }
 
     #[test]
@@ -547,7 +664,9 @@ mod tests {
         ]);
         write_table(&p, &mut df).expect("write");
         let start = std::time::Instant::now();
-        let prof = profile_file(&p).expect("profile").expect("tabular");
+        let prof = profile_file(&p, &crate::privacy::Policy::default())
+            .expect("profile")
+            .expect("tabular");
         let took = start.elapsed();
         let json = serde_json::to_string(&prof).expect("json");
         for c in &prof.columns {
@@ -588,12 +707,18 @@ mod tests {
                             lo: 0.0,
                             hi: 1.0,
                             counts: vec![1],
+                            below: 0,
+                            above: 0,
                         },
                         value_counts: None,
+                        value_counts_other: 0,
                     }),
                     categories: None,
+                    protected: None,
+                    lengths: None,
                 })
                 .collect(),
+            privacy: None,
         };
         let a = mk(
             vec![

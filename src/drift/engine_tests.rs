@@ -519,7 +519,9 @@ fn profile_reference_agrees_with_files() {
     };
     let r = write(d.path(), "r.parquet", cols(21, 0.0));
     let c = write(d.path(), "c.parquet", cols(31, 0.3));
-    let prof = profile_file(&r).expect("profile").expect("tabular");
+    let prof = profile_file(&r, &crate::privacy::Policy::default())
+        .expect("profile")
+        .expect("tabular");
     let files = run(&r, std::slice::from_ref(&c), &quiet()).expect("files");
     let from_prof =
         compare(Reference::Profile(&prof), &[c], &quiet(), &|_: &str| {}).expect("profile");
@@ -539,14 +541,14 @@ fn profile_reference_agrees_with_files() {
             assert_eq!(sa, sb, "{name}");
             assert_eq!(pa, pb, "{name}");
         } else {
+            // The documented tolerance of a privacy-safe profile
+            // (docs/privacy.md): its sketch keeps no value beyond the k-th
+            // smallest and largest, and rounds quantiles to four digits.
             assert!(
-                (sa - sb).abs() <= 0.01 * sa,
+                (sa - sb).abs() <= 0.03 * sa,
                 "{name}: wasserstein {sb} vs {sa}"
             );
-            assert!(
-                (pa - pb).abs() <= 0.02 * pa.max(0.01),
-                "{name}: psi {pb} vs {pa}"
-            );
+            assert!((pa - pb).abs() <= 0.01, "{name}: psi {pb} vs {pa}");
         }
         assert_eq!(a.null_share, b.null_share, "{name}");
     }

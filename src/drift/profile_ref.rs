@@ -3,9 +3,9 @@
 //!
 //! The profile's column is turned back into a reference sample and the ordinary tests run on
 //! it, so the file-based and profile-based paths share every line of statistics code:
-//! - **exact** when the profile holds every value (≤ 1,000 values), exact value counts
-//!   (numbers with ≤ 100 distinct values) or every category's frequency: every test, Evidently's
-//!   binning and PSI give the same numbers as the raw file;
+//! - **exact** when the profile holds exact value counts (numbers with ≤ 100 distinct values,
+//!   none held by fewer than k rows), every category's frequency, or — in a layout-1 profile —
+//!   every value: every test, Evidently's binning and PSI give the same numbers as the raw file;
 //! - **from the quantile sketch** otherwise: the sample is the sketch's piecewise-linear
 //!   quantile function (merged with the histogram's edges, see `NumericProfile::knots`) at
 //!   `i / (n − 1)` for the recorded `n`, so the min, max, row count and
@@ -90,7 +90,11 @@ pub(crate) fn reference_column(
             };
             let mut recorded = recorded;
             recorded.extend(["min", "max", "mean", "std"]);
-            let (values, exact, method) = if let Some(vc) = &np.value_counts {
+            let complete_counts = np
+                .value_counts
+                .as_ref()
+                .filter(|_| np.value_counts_other == 0);
+            let (values, exact, method) = if let Some(vc) = complete_counts {
                 let mut v = Vec::with_capacity(np.count as usize);
                 for &(x, c) in vc {
                     v.extend(std::iter::repeat_n(x, c as usize));
@@ -124,6 +128,12 @@ pub(crate) fn reference_column(
             ))
         }
         Values::Cat { dict, .. } => {
+            if let Some(p) = &cp.protected {
+                return Err(format!(
+                    "protected ({}): the profile keeps no values, only the null share is compared",
+                    p.reason
+                ));
+            }
             let Some(cats) = &cp.categories else {
                 if cp.numeric.is_some() {
                     return Err(

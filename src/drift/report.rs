@@ -49,6 +49,8 @@ pub struct DriftOptions {
     pub max_degradation: Option<f64>,
     /// Bytes of column data held at once (both data sets); larger data is read in batches.
     pub memory_budget: u64,
+    /// What a report may keep of the data (`[privacy]`, docs/privacy.md).
+    pub privacy: crate::privacy::Policy,
 }
 
 impl Default for DriftOptions {
@@ -63,6 +65,7 @@ impl Default for DriftOptions {
             reference_metric: None,
             max_degradation: None,
             memory_budget: DEFAULT_BUDGET,
+            privacy: crate::privacy::Policy::default(),
         }
     }
 }
@@ -468,7 +471,11 @@ pub fn compare(
             .map(|((i, _), (c, r))| {
                 let (name, role) = &wanted[*i];
                 let ov = opts.overrides.get(name);
-                (*i, analyze(name, *role, r, ref_rows, c, cur_rows, ov))
+                let column = (name.as_str(), *role);
+                (
+                    *i,
+                    analyze(column, r, ref_rows, c, cur_rows, ov, &opts.privacy),
+                )
             })
             .collect();
         results.extend(done);
@@ -550,22 +557,59 @@ fn empty_result(name: &str, role: Role, rt: Option<&Dtype>, ct: Option<&Dtype>) 
     }
 }
 
+/// Whether a reference text column may be compared by value.
+fn protection(c: &Column, policy: &crate::privacy::Policy) -> Option<crate::privacy::Protection> {
+    match &c.values {
+        Values::Cat { codes, dict } => {
+            let mut counts = vec![0u64; dict.len()];
+            for code in codes {
+                counts[*code as usize] += 1;
+            }
+            let pairs: Vec<(&str, u64)> = dict
+                .iter()
+                .map(String::as_str)
+                .zip(counts)
+                .filter(|(_, n)| *n > 0)
+                .collect();
+            crate::privacy::protect_text(&c.name, &pairs, codes.len() as u64, policy)
+        }
+        Values::Num(_) if policy.exclude.iter().any(|e| e == &c.name) => {
+            crate::privacy::protect_text(&c.name, &[], 0, policy)
+        }
+        Values::Num(_) => None,
+    }
+}
+
 fn share(missing: u64, rows: u64) -> Option<f64> {
     (rows > 0).then(|| missing as f64 / rows as f64)
 }
 
 /// Test one column. Never fails: problems become `not_tested`.
 fn analyze(
-    name: &str,
-    role: Role,
+    (name, role): (&str, Role),
     reference: RefColumn,
     ref_rows: u64,
     mut current: Column,
     cur_rows: u64,
     ov: Option<&ColumnOverride>,
+    policy: &crate::privacy::Policy,
 ) -> ColumnResult {
     let (reference, source) = match reference {
-        RefColumn::Data(c) => (c, None),
+        RefColumn::Data(c) => {
+            // A reference column that is identifier-like (or listed as pii
+            // or excluded) is not compared by value: a report is recorded
+            // and pushed, and must not carry customers' values.
+            if let Some(p) = protection(&c, policy) {
+                let mut r = empty_result(name, role, Some(&c.dtype), Some(&current.dtype));
+                r.null_share = null_shares(c.missing, ref_rows, current.missing, cur_rows);
+                r.not_tested = Some(format!(
+                    "protected ({}): only the null share is compared",
+                    p.reason
+                ));
+                return r;
+            }
+            (c, None)
+        }
         RefColumn::Profile(cp) => match profile_ref::reference_column(cp, &mut current) {
             Ok((c, src)) => (c, Some(src)),
             Err(reason) => {
@@ -635,22 +679,37 @@ fn analyze(
     };
 
     if ft == FeatureType::Categorical {
-        r.unseen = unseen(&rv, &cv)
-            .into_iter()
-            .map(|(v, count)| Unseen {
-                value: label(&BinLabel::Value(v)),
-                count,
-            })
-            .collect();
+        // A new value is named only when k rows hold it and it does not look
+        // like an identifier; the rest are counted together.
+        let (mut kept, mut pooled, mut pooled_rows) = (Vec::new(), 0u64, 0u64);
+        for (v, count) in unseen(&rv, &cv) {
+            let value = label(&BinLabel::Value(v));
+            if crate::privacy::keep_category(&value, count, policy) {
+                kept.push(Unseen { value, count });
+            } else {
+                pooled += 1;
+                pooled_rows += count;
+            }
+        }
+        if pooled > 0 {
+            kept.push(Unseen {
+                value: format!("({pooled} other values)"),
+                count: pooled_rows,
+            });
+        }
+        r.unseen = kept;
     } else {
-        let (rmin, rmax) = (rv[0], rv[rv.len() - 1]);
+        // Bounds are the k-th smallest and largest values, rounded: the
+        // extremes themselves are single customers' values.
+        let k = (policy.k.max(1) as usize).min(rv.len()).min(cv.len());
+        let (rmin, rmax) = (rv[k - 1], rv[rv.len() - k]);
         let below = cv.partition_point(|&x| x < rmin) as u64;
         let above = (cv.len() - cv.partition_point(|&x| x <= rmax)) as u64;
         r.out_of_range = Some(OutOfRange {
-            reference_min: rmin,
-            reference_max: rmax,
-            current_min: cv[0],
-            current_max: cv[cv.len() - 1],
+            reference_min: crate::privacy::round4(rmin),
+            reference_max: crate::privacy::round4(rmax),
+            current_min: crate::privacy::round4(cv[k - 1]),
+            current_max: crate::privacy::round4(cv[cv.len() - k]),
             below,
             above,
         });
@@ -697,6 +756,24 @@ fn analyze(
                 current: c,
             })
             .collect();
+        if ft == FeatureType::Categorical {
+            // Charts go into HTML reports people pass around: a category
+            // held by fewer than k rows on both sides, or shaped like an
+            // identifier, is shown pooled.
+            let (nr, nc) = (rv.len() as f64, cv.len() as f64);
+            let (rare, kept): (Vec<ChartBin>, Vec<ChartBin>) = bins.into_iter().partition(|b| {
+                let rows = (b.reference * nr).max(b.current * nc).round() as u64;
+                !crate::privacy::keep_category(&b.label, rows, policy)
+            });
+            bins = kept;
+            if !rare.is_empty() {
+                bins.push(ChartBin {
+                    label: format!("({} rare values)", rare.len()),
+                    reference: rare.iter().map(|b| b.reference).sum(),
+                    current: rare.iter().map(|b| b.current).sum(),
+                });
+            }
+        }
         if ft == FeatureType::Categorical && bins.len() > CHART_CATEGORIES {
             bins.sort_by(|a, b| (b.reference + b.current).total_cmp(&(a.reference + a.current)));
             let rest = bins.split_off(CHART_CATEGORIES);

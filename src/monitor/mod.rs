@@ -209,6 +209,7 @@ pub fn run(
         metric: cfg.metric.clone(),
         reference_metric: None,
         max_degradation: cfg.max_degradation,
+        privacy: crate::config::Config::load(&store.root())?.privacy,
         ..DriftOptions::default()
     };
     if !(0.0..=1.0).contains(&opts.drift_share) {
