@@ -21,12 +21,18 @@ fn path(store: &Store) -> PathBuf {
 
 /// The `created_at` of each entity's newest record (`None`: no such ref).
 pub fn newest(store: &Store, entities: &[Entity]) -> Result<Vec<Option<String>>> {
-    // Every chain's tip, folded runs included, by the entity's ref name.
-    let refs: HashMap<String, gix::ObjectId> = store
-        .tips(None)?
-        .into_iter()
-        .filter_map(|(e, tip)| Some((e.refname(), gix::ObjectId::from_hex(tip.as_bytes()).ok()?)))
-        .collect();
+    // Every chain's tip, by the entity's ref name, for the kinds asked about.
+    let mut kinds: Vec<crate::store::EntityKind> = entities.iter().map(|e| e.kind).collect();
+    kinds.sort();
+    kinds.dedup();
+    let mut refs: HashMap<String, gix::ObjectId> = HashMap::new();
+    for kind in kinds {
+        for (e, tip) in store.tips(Some(kind))? {
+            if let Ok(id) = gix::ObjectId::from_hex(tip.as_bytes()) {
+                refs.insert(e.refname(), id);
+            }
+        }
+    }
     let text = std::fs::read_to_string(path(store)).unwrap_or_default();
     let mut cached: HashMap<&str, (&str, &str)> = HashMap::new();
     for line in text.lines() {

@@ -14,7 +14,7 @@ use crate::error::Result;
 use crate::run::record::{Amendment, RunRecord, AMENDMENT, KIND};
 use crate::store::{EntityKind, History, Store};
 
-const FILE: &str = "runs-index.v1.json";
+const FILE: &str = "runs-index.v2.json";
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Row {
@@ -37,6 +37,9 @@ pub struct Row {
     pub record: String,
     /// The commit of the run's ref this row was built from.
     pub tip: String,
+    /// When the run's newest record (the run, or its last amendment) was
+    /// made: where `log -n` starts without reading the run.
+    pub newest_at: String,
 }
 
 impl Row {
@@ -77,6 +80,11 @@ impl Row {
             commit: run.code.and_then(|c| c.commit),
             record: record.id().to_string(),
             tip,
+            newest_at: history
+                .records
+                .last()
+                .map(|r| r.created_at().to_string())
+                .unwrap_or_default(),
         })
     }
 }

@@ -81,6 +81,30 @@ pub fn read(db: &GitDb, commit: Option<ObjectId>) -> Result<Archive> {
     Ok(out)
 }
 
+/// The day folders of an archive commit: day → the tree of its runs.
+pub fn days(db: &GitDb, commit: ObjectId) -> Result<BTreeMap<String, ObjectId>> {
+    let root = db.tree(db.commit_info(commit)?.tree)?;
+    let Some(runs) = root.iter().find(|e| e.is_tree && e.name == RUNS) else {
+        return Ok(BTreeMap::new());
+    };
+    Ok(db
+        .tree(runs.oid)?
+        .iter()
+        .filter(|d| d.is_tree)
+        .map(|d| (d.name.clone(), d.oid))
+        .collect())
+}
+
+/// The runs of one day folder: run id → tip commit.
+pub fn day_runs(db: &GitDb, folder: ObjectId) -> Result<BTreeMap<String, ObjectId>> {
+    Ok(db
+        .tree(folder)?
+        .iter()
+        .filter(|r| r.is_link)
+        .map(|r| (r.name.clone(), r.oid))
+        .collect())
+}
+
 /// One folded run's tip, found by its day folder (three small trees).
 pub fn lookup(db: &GitDb, commit: ObjectId, run: &str) -> Result<Option<ObjectId>> {
     let root = db.tree(db.commit_info(commit)?.tree)?;
