@@ -190,7 +190,9 @@ fn check_index(
             .or_default()
             .push((run, commit));
     }
-    let mut files: Vec<(&str, Vec<(&String, &ObjectId)>, Vec<u8>)> = Vec::new();
+    // (day, its runs, the bytes of its index file)
+    type DayFile<'a> = (&'a str, Vec<(&'a String, &'a ObjectId)>, Vec<u8>);
+    let mut files: Vec<DayFile> = Vec::new();
     for (day, runs) in by_day {
         match a.index.get(day) {
             Some(blob) => files.push((day, runs, db.blob(*blob)?)),
