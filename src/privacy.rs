@@ -256,6 +256,57 @@ pub fn protect_text(
     None
 }
 
+/// How a column of numbers may be summarised. Numbers keep no individual
+/// value anyway (rounded k-anonymous quantiles), but an integer column of
+/// card numbers or of long account or phone numbers is an identifier and
+/// keeps counts only. `sorted` holds the present values in order.
+pub fn protect_numbers(
+    name: &str,
+    sorted: &[f64],
+    integers: bool,
+    policy: &Policy,
+) -> Option<Protection> {
+    if let Some(p) = protect_text(
+        name,
+        &[],
+        0,
+        &Policy {
+            max_categories: usize::MAX,
+            ..policy.clone()
+        },
+    ) {
+        return Some(p);
+    }
+    if !integers || sorted.is_empty() {
+        return None;
+    }
+    let n = sorted.len() as u64;
+    let cards = sorted
+        .iter()
+        .filter(|x| (1e12..1e19).contains(*x) && luhn(&format!("{}", **x as u64)))
+        .count() as u64;
+    if cards * 2 >= n && n >= 2 {
+        return Some(Protection {
+            level: "identifier".into(),
+            reason: format!(
+                "values look like card numbers ({:.0}% of rows)",
+                cards as f64 * 100.0 / n as f64
+            ),
+        });
+    }
+    let long = sorted.iter().filter(|x| x.abs() >= 1e8).count() as u64;
+    let distinct = 1 + sorted.windows(2).filter(|w| w[0] != w[1]).count() as u64;
+    if long * 2 >= n && distinct * 2 > n && n >= 2 * policy.k {
+        return Some(Protection {
+            level: "identifier".into(),
+            reason: format!(
+                "identifier-like: {distinct} distinct numbers of 9 or more digits in {n} rows"
+            ),
+        });
+    }
+    None
+}
+
 /// Whether a single category may be stored as a value.
 pub fn keep_category(value: &str, count: u64, policy: &Policy) -> bool {
     count >= policy.k && identifier_kind(value).is_none()

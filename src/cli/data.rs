@@ -286,7 +286,11 @@ pub fn run(g: &Globals, args: Args) -> anyhow::Result<ExitCode> {
                                     .map(|x| format!("{:.1}%", 100.0 * x))
                                     .unwrap_or_default(),
                                 c.distinct.to_string(),
-                                c.numeric
+                                match &c.protected {
+                                    Some(p) => format!("protected: {}", p.reason),
+                                    None => String::new(),
+                                } + &c
+                                    .numeric
                                     .as_ref()
                                     .map(|n| {
                                         format!(

@@ -333,6 +333,11 @@ pub fn profile_column(column: Column, rows: u64, policy: &Policy) -> ColumnProfi
         Values::Num(mut v) => {
             crate::drift::columns::sort_f64(&mut v);
             out.distinct = distinct_sorted(&v) as u64;
+            let integers = matches!(out.dtype, Dtype::Int);
+            if let Some(p) = privacy::protect_numbers(&out.name, &v, integers, policy) {
+                out.protected = Some(p);
+                return out;
+            }
             out.numeric = numeric_profile(&v, out.distinct as usize, policy.k.max(1) as usize);
         }
         Values::Cat { codes, dict } => {

@@ -72,6 +72,12 @@ pub(crate) fn reference_column(
     current: &mut Column,
 ) -> Result<(Column, ProfileSource), String> {
     let recorded = vec!["null share", "row count"];
+    if let Some(p) = &cp.protected {
+        return Err(format!(
+            "protected ({}): the profile keeps no values, only the null share is compared",
+            p.reason
+        ));
+    }
     match &mut current.values {
         Values::Num(_) => {
             let Some(np) = &cp.numeric else {

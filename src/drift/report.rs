@@ -573,10 +573,12 @@ fn protection(c: &Column, policy: &crate::privacy::Policy) -> Option<crate::priv
                 .collect();
             crate::privacy::protect_text(&c.name, &pairs, codes.len() as u64, policy)
         }
-        Values::Num(_) if policy.exclude.iter().any(|e| e == &c.name) => {
-            crate::privacy::protect_text(&c.name, &[], 0, policy)
+        Values::Num(v) => {
+            let mut sorted = v.clone();
+            crate::drift::columns::sort_f64(&mut sorted);
+            let integers = matches!(c.dtype, Dtype::Int);
+            crate::privacy::protect_numbers(&c.name, &sorted, integers, policy)
         }
-        Values::Num(_) => None,
     }
 }
 
