@@ -47,7 +47,7 @@ export MLFLOW_TRACKING_URI="sqlite:///$T/mlflow.db"
 
 echo "== listing: mlops runs list (cold = no derived index, then warm)"
 "${HF[@]}" --warmup 0 --runs "$RUNS" --export-json "$T/list-cold.json" \
-  --prepare "rm -f $R/.git/mlops/runs-index.v1.json" \
+  --prepare "rm -f $R/.git/mlops/runs-index.v2.json" \
   -n "mlops runs list --json, cold (no index)" "$MLOPS -C $R runs list --json"
 "$MLOPS" -C "$R" runs list --json >/dev/null
 "${HF[@]}" --warmup 2 --runs $((RUNS * 2)) --export-json "$T/list-warm.json" \

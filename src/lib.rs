@@ -20,6 +20,7 @@ pub mod markdown;
 pub mod monitor;
 pub mod names;
 pub mod note;
+pub mod outside;
 pub mod privacy;
 pub mod record;
 pub mod registry;

@@ -84,9 +84,19 @@ pub fn install(root: &Path, force: bool) -> Result<Vec<Installed>> {
 
 /// Writes through a temporary file and a rename, so a crash never leaves a
 /// half-written file behind.
+///
+/// The file gets mode `0666 & !umask`, as git gives the files it writes (and
+/// as `std::fs::write` would): the temporary file is opened with mode 0666 and
+/// the kernel applies the process umask, atomically, at creation. Reading the
+/// umask instead (`umask(2)` can only be read by setting it, which races with
+/// other threads creating files) is never needed. A `tempfile` alone would be
+/// 0600, which locks teammates on a shared machine out of `mlops.toml`.
 pub fn write_atomically(path: &Path, contents: &[u8]) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
     let dir = path.parent().unwrap_or(Path::new("."));
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
+    let mut tmp = tempfile::Builder::new()
+        .permissions(std::fs::Permissions::from_mode(0o666))
+        .tempfile_in(dir)?;
     std::io::Write::write_all(&mut tmp, contents)?;
     tmp.persist(path).map_err(|e| e.error)?;
     Ok(())

@@ -40,6 +40,11 @@ struct AddArgs {
     /// Where the data came from (a query, a vendor drop, a URL).
     #[arg(long)]
     source: Option<String>,
+    /// Follow symlinks out of the repository (`data -> /mnt/datasets`): the
+    /// target's content is hashed and profiled under the link's path, marked
+    /// `outside`; where it points is never recorded.
+    #[arg(long)]
+    allow_outside: bool,
 }
 
 #[derive(clap::Args, Debug)]
@@ -78,6 +83,7 @@ pub fn run(g: &Globals, args: Args) -> anyhow::Result<ExitCode> {
                 &a.paths,
                 a.name.as_deref(),
                 a.source,
+                a.allow_outside,
                 g.quiet,
             )?;
             if g.json {

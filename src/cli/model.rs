@@ -58,6 +58,11 @@ struct RegisterArgs {
     /// A model file or folder (hashed); defaults to the run's artifacts.
     #[arg(long = "artifact", value_name = "PATH")]
     artifacts: Vec<PathBuf>,
+    /// Let `--artifact` lead out of the repository: a symlink out is recorded
+    /// at the link's path, a file outside as `outside/<name>`; never with the
+    /// absolute path.
+    #[arg(long)]
+    allow_outside: bool,
     /// An explicit semantic version.
     #[arg(long, conflicts_with = "bump")]
     version: Option<String>,
@@ -112,6 +117,7 @@ pub fn run(g: &Globals, args: Args) -> anyhow::Result<ExitCode> {
                     bump,
                     description: a.description,
                     cwd: g.dir.clone(),
+                    allow_outside: a.allow_outside,
                 },
             )?;
             if a.tag {

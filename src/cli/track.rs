@@ -33,6 +33,11 @@ pub struct Args {
     /// A file or folder the run produces, hashed after it ends; repeatable.
     #[arg(long = "artifact", value_name = "PATH")]
     artifacts: Vec<PathBuf>,
+    /// Let `--artifact` and `--data` lead out of the repository: symlinks out
+    /// are recorded at the link's path, artifacts outside as `outside/<name>`;
+    /// never with the absolute path.
+    #[arg(long)]
+    allow_outside: bool,
     /// A tag, `key=value`; repeatable.
     #[arg(long = "tag", value_name = "KEY=VALUE")]
     tags: Vec<String>,
@@ -105,6 +110,7 @@ pub fn run(g: &Globals, args: Args) -> anyhow::Result<ExitCode> {
             command: args.command,
             cwd: g.dir.clone(),
             quiet: g.quiet,
+            allow_outside: args.allow_outside,
         },
     )?;
     if g.json {

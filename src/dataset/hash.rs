@@ -102,6 +102,7 @@ pub fn hash_files(
                 path: file.rel_path.clone(),
                 size,
                 sha256,
+                outside: file.outside.then_some(crate::outside::Outside::Symlink),
             }
         })
         .collect();
@@ -206,6 +207,7 @@ mod tests {
             rel_path: rel.to_string(),
             stamp: Stamp::from_metadata(&fs::metadata(&abs_path).unwrap()),
             abs_path,
+            outside: false,
         }
     }
 
@@ -265,17 +267,20 @@ mod tests {
                 FileEntry {
                     path: "abc".into(),
                     size: 3,
-                    sha256: ABC.into()
+                    sha256: ABC.into(),
+                    outside: None
                 },
                 FileEntry {
                     path: "big".into(),
                     size: big.len() as u64,
-                    sha256: big_hash
+                    sha256: big_hash,
+                    outside: None
                 },
                 FileEntry {
                     path: "empty".into(),
                     size: 0,
-                    sha256: EMPTY.into()
+                    sha256: EMPTY.into(),
+                    outside: None
                 },
             ]
         );

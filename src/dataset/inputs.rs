@@ -12,7 +12,48 @@ use crate::error::{Error, Result};
 use crate::run::record::Input;
 use crate::store::{Entity, EntityKind, Store};
 
-pub fn resolve(store: &Store, cwd: &Path, role: &str, spec: &str, quiet: bool) -> Result<Input> {
+/// Refuses, before any input records a dataset version, data whose files are,
+/// or go through, symlinks out of the repository, unless `allow_outside`
+/// (docs/privacy.md, "Paths"). Only a scan, no hashing; anything else wrong
+/// with `spec` is left to [`resolve`] to tell.
+pub fn check(store: &Store, cwd: &Path, spec: &str, allow_outside: bool) -> Result<()> {
+    let root = store.root();
+    let name = crate::names::validate(spec)
+        .ok()
+        .and_then(|_| Entity::new(EntityKind::Dataset, spec).ok())
+        .filter(|e| store.exists(e).unwrap_or(false));
+    let paths: Vec<PathBuf> = match name {
+        Some(entity) => {
+            let lock = match store.is_bare() {
+                true => Lock::default(),
+                false => Lock::load(&root)?,
+            };
+            match lock.datasets.get(spec) {
+                Some(pin) => pin.paths.iter().map(|p| root.join(p)).collect(),
+                None => match version::versions(&store.history(&entity)?)?.pop() {
+                    Some(v) => v.body.paths.iter().map(|p| root.join(p)).collect(),
+                    None => return Ok(()),
+                },
+            }
+        }
+        None if cwd.join(spec).exists() => vec![cwd.join(spec)],
+        None => return Ok(()),
+    };
+    let options = crate::dataset::scan::Options { allow_outside };
+    crate::dataset::scan::scan_with_options(&root, &paths, options).map_err(ops::scan_error)?;
+    Ok(())
+}
+
+/// `allow_outside` (`track --allow-outside`) lets the data's files be, or go
+/// through, symlinks out of the repository, as `data add --allow-outside` does.
+pub fn resolve(
+    store: &Store,
+    cwd: &Path,
+    role: &str,
+    spec: &str,
+    allow_outside: bool,
+    quiet: bool,
+) -> Result<Input> {
     let root = store.root();
     let lock = if store.is_bare() {
         Lock::default()
@@ -53,7 +94,7 @@ pub fn resolve(store: &Store, cwd: &Path, role: &str, spec: &str, quiet: bool) -
                     return Err(Error::invalid(format!("dataset `{name}` has no versions")))
                 }
             };
-            let (_, report) = ops::hash_paths(store, &root, &paths, quiet)?;
+            let (_, report) = ops::hash_paths(store, &root, &paths, allow_outside, quiet)?;
             let now_root = manifest::merkle_root(&report.entries);
             let (id, body) = match versions.iter().rev().find(|v| v.body.root == now_root) {
                 Some(v) => (v.record.id().to_string(), v.body.clone()),
@@ -67,6 +108,7 @@ pub fn resolve(store: &Store, cwd: &Path, role: &str, spec: &str, quiet: bool) -
                             "recorded by `mlops track`: the files changed since the last version"
                                 .into(),
                         ),
+                        allow_outside,
                         quiet,
                     )?;
                     (out.id, out.version)
@@ -83,7 +125,8 @@ pub fn resolve(store: &Store, cwd: &Path, role: &str, spec: &str, quiet: bool) -
             })
         }
         None => {
-            let (_, report) = ops::hash_paths(store, cwd, &[PathBuf::from(spec)], quiet)?;
+            let (_, report) =
+                ops::hash_paths(store, cwd, &[PathBuf::from(spec)], allow_outside, quiet)?;
             Ok(Input {
                 role: role.to_string(),
                 dataset: None,

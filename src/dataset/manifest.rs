@@ -18,6 +18,11 @@ pub struct FileEntry {
     pub size: u64,
     /// Lowercase hex, as `sha256sum` prints it.
     pub sha256: String,
+    /// `symlink` when the file is, or is reached through, a symlink out of the
+    /// repository (`--allow-outside`): the content is the target's, whose
+    /// location is not recorded. Not part of the root, which is `sha256sum`'s.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outside: Option<crate::outside::Outside>,
 }
 
 /// The root hash of a dataset version.
@@ -130,6 +135,7 @@ mod tests {
             path: path.into(),
             size: content.len() as u64,
             sha256: hex::encode(Sha256::digest(content)),
+            outside: None,
         }
     }
 

@@ -24,18 +24,24 @@ pub const MAX_PROFILED_FILES: usize = 100;
 
 pub fn scan_error(e: ScanError) -> Error {
     let hint = match &e {
-        ScanError::OutsideRepo { .. } => {
-            Some("datasets live inside the repository; move or copy the data in")
+        // Even with `--allow-outside`: a dataset is re-checked (`data status`,
+        // `verify`, `track --data`) at the paths it was added from, and a path
+        // outside is never recorded. A link inside the repository is.
+        ScanError::OutsideRepo { .. } => Some(
+            "datasets live inside the repository: copy the data in, or link it in (`ln -s <path> data/`) and add the link with `--allow-outside`".to_string(),
+        ),
+        ScanError::LinkOutside { .. } | ScanError::ThroughLinkOutside { .. } => {
+            Some(crate::outside::link_hint())
         }
         ScanError::NonUtf8Path { .. } | ScanError::UnsupportedName { .. } => {
-            Some("rename the file")
+            Some("rename the file".to_string())
         }
-        ScanError::NotFound { .. } => Some("check the path"),
+        ScanError::NotFound { .. } => Some("check the path".to_string()),
         _ => None,
     };
     Error::Invalid {
         message: e.to_string(),
-        hint: hint.map(str::to_string),
+        hint,
     }
 }
 
@@ -50,15 +56,18 @@ fn cache_path(store: &Store) -> PathBuf {
     store.git_dir().join("mlops").join("statcache")
 }
 
-/// Scans and hashes paths (relative to `cwd`), using and refreshing the stat cache.
+/// Scans and hashes paths (relative to `cwd`), using and refreshing the stat
+/// cache; symlinks out of the repository only when `allow_outside`.
 pub fn hash_paths(
     store: &Store,
     cwd: &Path,
     paths: &[PathBuf],
+    allow_outside: bool,
     quiet: bool,
 ) -> Result<(scan::Scan, HashReport)> {
     let abs: Vec<PathBuf> = paths.iter().map(|p| cwd.join(p)).collect();
-    let scanned = scan::scan(&store.root(), &abs).map_err(scan_error)?;
+    let options = scan::Options { allow_outside };
+    let scanned = scan::scan_with_options(&store.root(), &abs, options).map_err(scan_error)?;
     let mut cache = Cache::open(store);
     let report = hash_scanned(&scanned, &mut cache.cache, quiet)?;
     cache.save();
@@ -117,16 +126,25 @@ pub fn default_name(paths: &[PathBuf]) -> Option<String> {
     crate::names::from_path_component(&stem)
 }
 
-/// `p` (relative to `cwd`) as a `/`-separated path relative to the repository root.
+/// `p` (relative to `cwd`) as a `/`-separated path relative to the repository
+/// root: where it resolves to, or, when a symlink leads it out of the
+/// repository, as written. Never an absolute path, since it is recorded: a
+/// path outside altogether (which a scan refuses) is `outside/<name>`.
 pub fn rel_to_root(root: &Path, cwd: &Path, p: &Path) -> String {
     let abs = cwd.join(p);
     let canon = abs.canonicalize().unwrap_or(abs);
-    let root = root.canonicalize().unwrap_or(root.to_path_buf());
-    let rel = canon
-        .strip_prefix(&root)
-        .map(Path::to_path_buf)
-        .unwrap_or(canon);
-    let s = rel.to_string_lossy().replace('\\', "/");
+    let canon_root = root.canonicalize().unwrap_or(root.to_path_buf());
+    let written = crate::outside::lexical(cwd, p);
+    let s = match canon.strip_prefix(&canon_root) {
+        Ok(rel) => rel.to_string_lossy().replace('\\', "/"),
+        Err(_) => match crate::outside::below(&written, root, &canon_root) {
+            Some(rel) => crate::outside::slash_path(rel),
+            None => match written.file_name() {
+                Some(name) => format!("{}/{}", crate::outside::PREFIX, name.to_string_lossy()),
+                None => crate::outside::PREFIX.to_string(),
+            },
+        },
+    };
     if s.is_empty() {
         ".".into()
     } else {
@@ -153,6 +171,7 @@ pub fn add(
     paths: &[PathBuf],
     name: Option<&str>,
     source: Option<String>,
+    allow_outside: bool,
     quiet: bool,
 ) -> Result<AddOutcome> {
     if paths.is_empty() {
@@ -174,7 +193,7 @@ pub fn add(
     store.identity()?;
     let started = Instant::now();
     let root = store.root();
-    let (scanned, report) = hash_paths(store, cwd, paths, quiet)?;
+    let (scanned, report) = hash_paths(store, cwd, paths, allow_outside, quiet)?;
     let mut rel_paths: Vec<String> = paths.iter().map(|p| rel_to_root(&root, cwd, p)).collect();
     rel_paths.sort();
     rel_paths.dedup();

@@ -4,6 +4,12 @@
 //! inside the repository, what a symlink means, what is skipped with a warning and
 //! what is an error. It also takes each file's stat stamp, the one `stat` that a
 //! warm check pays per file.
+//!
+//! A symlink whose target is outside the repository — met in a folder, named,
+//! or on the way to a named path (`data -> /mnt/datasets`) — is refused unless
+//! [`Options::allow_outside`] (`--allow-outside`); allowed, its files keep
+//! their paths inside the repository and are marked [`ScannedFile::outside`],
+//! and where the link points is never part of the result (crate::outside).
 
 use std::fs;
 use std::io;
@@ -21,6 +27,16 @@ pub struct ScannedFile {
     pub abs_path: PathBuf,
     /// Of the file's content, so of the target for a symlink.
     pub stamp: Stamp,
+    /// The file is, or is reached through, a symlink out of the repository.
+    pub outside: bool,
+}
+
+/// How a scan treats what leads out of the repository.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Options {
+    /// Follow symlinks whose target is outside the repository (the files
+    /// keep the link's path and are marked); otherwise they are an error.
+    pub allow_outside: bool,
 }
 
 /// Why an entry inside a walked folder was left out; the CLI warns about each.
@@ -52,6 +68,14 @@ pub enum ScanError {
     NotFound { path: String },
     #[error("`{path}` is outside the repository `{repo}`")]
     OutsideRepo { path: String, repo: String },
+    #[error("`{path}` is a symlink to `{target}`, outside the repository")]
+    LinkOutside { path: String, target: String },
+    #[error("`{path}` goes through the symlink `{link}` to `{target}`, outside the repository")]
+    ThroughLinkOutside {
+        path: String,
+        link: String,
+        target: String,
+    },
     #[error("`{path}` is inside `.git`, which mlops never scans")]
     InsideGitDir { path: String },
     #[error("no files under `{path}`")]
@@ -90,29 +114,68 @@ impl ScanError {
 /// Symlinks: a link to a file counts as a file at the link's path with the
 /// target's content, as `sha256sum` reads it; a link to a directory or a dangling
 /// link inside a walked folder is skipped, and named directly it is an error.
+/// A symlink out of the repository is an error (see [`scan_with_options`]).
 /// Every input must yield at least one file.
 pub fn scan(repo_root: &Path, inputs: &[PathBuf]) -> Result<Scan, ScanError> {
-    scan_with(repo_root, inputs, true)
+    scan_with_options(repo_root, inputs, Options::default())
+}
+
+/// [`scan`], with symlinks out of the repository allowed or not: a named
+/// symlink to a folder outside is then walked at the link's path.
+pub fn scan_with_options(
+    repo_root: &Path,
+    inputs: &[PathBuf],
+    options: Options,
+) -> Result<Scan, ScanError> {
+    scan_with(repo_root, inputs, true, options)
 }
 
 /// Like [`scan`], but an input that holds no files contributes none instead
 /// of being an error: what `data status` needs, where a pinned folder that
-/// was emptied means its files were removed.
+/// was emptied means its files were removed. It records nothing, so it
+/// follows symlinks out of the repository: a version added with
+/// `--allow-outside` is checked like any other.
 pub fn scan_present(repo_root: &Path, inputs: &[PathBuf]) -> Result<Scan, ScanError> {
-    scan_with(repo_root, inputs, false)
+    scan_with(
+        repo_root,
+        inputs,
+        false,
+        Options {
+            allow_outside: true,
+        },
+    )
 }
 
-fn scan_with(repo_root: &Path, inputs: &[PathBuf], require_files: bool) -> Result<Scan, ScanError> {
+/// What every step of one scan needs to know.
+struct Ctx<'a> {
+    /// Canonical.
+    root: &'a Path,
+    /// As the caller gave it, for inputs written under a symlinked root.
+    given_root: &'a Path,
+    options: Options,
+}
+
+fn scan_with(
+    repo_root: &Path,
+    inputs: &[PathBuf],
+    require_files: bool,
+    options: Options,
+) -> Result<Scan, ScanError> {
     let root = fs::canonicalize(repo_root).map_err(|e| match e.kind() {
         io::ErrorKind::NotFound => ScanError::NotFound {
             path: repo_root.display().to_string(),
         },
         _ => ScanError::io(repo_root, &e),
     })?;
+    let ctx = Ctx {
+        root: &root,
+        given_root: repo_root,
+        options,
+    };
     let mut scan = Scan::default();
     for input in inputs {
         let before = scan.files.len();
-        for found in scan_input(&root, input)? {
+        for found in scan_input(&ctx, input)? {
             match found {
                 Found::File(file) => scan.files.push(file),
                 Found::Skipped(path, reason) => scan.skipped.push((path, reason)),
@@ -137,24 +200,35 @@ enum Found {
     Skipped(String, SkipReason),
 }
 
-fn scan_input(root: &Path, input: &Path) -> Result<Vec<Found>, ScanError> {
-    let (abs, rel) = resolve(root, input)?;
+fn scan_input(ctx: &Ctx, input: &Path) -> Result<Vec<Found>, ScanError> {
+    let (abs, rel, through) = resolve(ctx, input)?;
     let shown = || input.display().to_string();
     let meta = fs::symlink_metadata(&abs).map_err(|e| match e.kind() {
         io::ErrorKind::NotFound => ScanError::NotFound { path: shown() },
         _ => ScanError::io(input, &e),
     })?;
     if meta.is_dir() {
-        return walk_dir(&abs, &rel);
+        return walk_dir(ctx, &abs, &rel, through);
     }
     // Named explicitly, so anything but a file is an error, not a skip.
+    let mut outside = through;
     let meta = match meta.file_type().is_symlink() {
         false => meta,
         true => match fs::metadata(&abs) {
-            Ok(target) if target.is_dir() => {
-                return Err(ScanError::SymlinkToDirectory { path: shown() })
+            Ok(target) => {
+                let leads_out = !through && link_leads_out(ctx, &abs, &rel)?;
+                outside |= leads_out;
+                if target.is_dir() {
+                    if !outside {
+                        return Err(ScanError::SymlinkToDirectory { path: shown() });
+                    }
+                    // A folder outside, allowed: walked at the link's path.
+                    // Links inside it are not followed, so the walk ends.
+                    let target = fs::canonicalize(&abs).map_err(|e| ScanError::io(input, &e))?;
+                    return walk_dir(ctx, &target, &rel, true);
+                }
+                target
             }
-            Ok(target) => target,
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
                 return Err(ScanError::DanglingSymlink { path: shown() })
             }
@@ -168,13 +242,33 @@ fn scan_input(root: &Path, input: &Path) -> Result<Vec<Found>, ScanError> {
         rel_path: rel,
         abs_path: abs,
         stamp: Stamp::from_metadata(&meta),
+        outside,
     })])
+}
+
+/// Whether the symlink at `abs` (shown as `rel`) points outside the
+/// repository; an error when it does and that is not allowed.
+fn link_leads_out(ctx: &Ctx, abs: &Path, rel: &str) -> Result<bool, ScanError> {
+    let target = fs::canonicalize(abs).map_err(|e| ScanError::io(Path::new(rel), &e))?;
+    if target.starts_with(ctx.root) {
+        return Ok(false);
+    }
+    match ctx.options.allow_outside {
+        true => Ok(true),
+        false => Err(ScanError::LinkOutside {
+            path: rel.to_string(),
+            target: target.display().to_string(),
+        }),
+    }
 }
 
 /// Folders are read in parallel and each file is stat'ed through its folder's open
 /// handle (`fstatat`), which skips the path lookup a `stat` by full path pays: on
 /// a warm check this walk is nearly all the time there is.
-fn walk_dir(abs: &Path, rel: &str) -> Result<Vec<Found>, ScanError> {
+///
+/// `outside`: the folder was reached through a symlink out of the repository,
+/// so all of its files are marked.
+fn walk_dir(ctx: &Ctx, abs: &Path, rel: &str, outside: bool) -> Result<Vec<Found>, ScanError> {
     let shown = || Path::new(if rel.is_empty() { "." } else { rel }).to_path_buf();
     let read_error = |e: io::Error| ScanError::io(&shown(), &e);
     let mut files = Vec::new();
@@ -198,12 +292,12 @@ fn walk_dir(abs: &Path, rel: &str) -> Result<Vec<Found>, ScanError> {
         || {
             files
                 .into_par_iter()
-                .map(|(entry, rel, is_symlink)| stat_walked(&entry, rel, is_symlink))
+                .map(|(entry, rel, is_symlink)| stat_walked(ctx, &entry, rel, is_symlink, outside))
                 .collect::<Result<Vec<_>, _>>()
         },
         || {
             dirs.into_par_iter()
-                .map(|(abs, rel)| walk_dir(&abs, &rel))
+                .map(|(abs, rel)| walk_dir(ctx, &abs, &rel, outside))
                 .collect::<Result<Vec<_>, _>>()
         },
     );
@@ -214,7 +308,13 @@ fn walk_dir(abs: &Path, rel: &str) -> Result<Vec<Found>, ScanError> {
     Ok(found)
 }
 
-fn stat_walked(entry: &fs::DirEntry, rel: String, is_symlink: bool) -> Result<Found, ScanError> {
+fn stat_walked(
+    ctx: &Ctx,
+    entry: &fs::DirEntry,
+    rel: String,
+    is_symlink: bool,
+    outside: bool,
+) -> Result<Found, ScanError> {
     // A symlink's stamp is its target's, so editing the target or pointing the
     // link elsewhere (another inode) is a change.
     let meta = match is_symlink {
@@ -229,10 +329,12 @@ fn stat_walked(entry: &fs::DirEntry, rel: String, is_symlink: bool) -> Result<Fo
         Err(e) => return Err(ScanError::io(Path::new(&rel), &e)),
     };
     if meta.is_file() {
+        let outside = outside || (is_symlink && link_leads_out(ctx, &entry.path(), &rel)?);
         return Ok(Found::File(ScannedFile {
             stamp: Stamp::from_metadata(&meta),
             abs_path: entry.path(),
             rel_path: rel,
+            outside,
         }));
     }
     let reason = match is_symlink && meta.is_dir() {
@@ -243,9 +345,11 @@ fn stat_walked(entry: &fs::DirEntry, rel: String, is_symlink: bool) -> Result<Fo
 }
 
 /// The input's absolute path with every directory resolved but the last component
-/// kept as written, so a symlink stays a symlink (recorded at its own path), and
-/// its repository-relative path.
-fn resolve(root: &Path, input: &Path) -> Result<(PathBuf, String), ScanError> {
+/// kept as written, so a symlink stays a symlink (recorded at its own path), its
+/// repository-relative path, and whether it goes through a symlink out of the
+/// repository (then the path is the one written, below the repository).
+fn resolve(ctx: &Ctx, input: &Path) -> Result<(PathBuf, String, bool), ScanError> {
+    let root = ctx.root;
     let shown = || input.display().to_string();
     let not_found = |e: io::Error| match e.kind() {
         io::ErrorKind::NotFound => ScanError::NotFound { path: shown() },
@@ -256,11 +360,23 @@ fn resolve(root: &Path, input: &Path) -> Result<(PathBuf, String), ScanError> {
         (Some(parent), Some(name)) => fs::canonicalize(parent).map_err(not_found)?.join(name),
         _ => fs::canonicalize(&absolute).map_err(not_found)?,
     };
-    let Ok(below) = abs.strip_prefix(root) else {
-        return Err(ScanError::OutsideRepo {
-            path: shown(),
-            repo: root.display().to_string(),
-        });
+    let (below, through) = match abs.strip_prefix(root) {
+        Ok(below) => (below.to_path_buf(), None),
+        // Outside, unless written inside and led out by a symlink on the way.
+        Err(_) => {
+            let written = crate::outside::lexical(Path::new("/"), &absolute);
+            let escape = crate::outside::below(&written, ctx.given_root, root).and_then(|below| {
+                let parent = below.parent().unwrap_or(Path::new(""));
+                crate::outside::escaping_link(root, parent).map(|link| (below.to_path_buf(), link))
+            });
+            let Some((below, link)) = escape else {
+                return Err(ScanError::OutsideRepo {
+                    path: shown(),
+                    repo: root.display().to_string(),
+                });
+            };
+            (below, Some(link))
+        }
     };
     if below.components().any(|c| c.as_os_str() == ".git") {
         return Err(ScanError::InsideGitDir { path: shown() });
@@ -271,7 +387,16 @@ fn resolve(root: &Path, input: &Path) -> Result<(PathBuf, String), ScanError> {
             rel = join_name(&rel, name)?;
         }
     }
-    Ok((abs, rel))
+    if let Some((link, target)) = &through {
+        if !ctx.options.allow_outside {
+            return Err(ScanError::ThroughLinkOutside {
+                path: rel,
+                link: link.clone(),
+                target: target.display().to_string(),
+            });
+        }
+    }
+    Ok((abs, rel, through.is_some()))
 }
 
 /// `prefix` + `/` + `name`, refusing names a JSON manifest or a `sha256sum`
@@ -550,6 +675,71 @@ mod tests {
                 .to_string(),
             expected(&parent)
         );
+    }
+
+    #[test]
+    fn symlinks_out_of_the_repository_are_refused_unless_allowed() {
+        let repo = Repo::new();
+        let outside = repo.root.parent().unwrap().join("mnt");
+        fs::create_dir_all(outside.join("sets")).unwrap();
+        fs::write(outside.join("sets/x.csv"), b"x").unwrap();
+        repo.write("data/a.csv", b"1");
+        symlink(outside.join("sets/x.csv"), repo.root.join("data/out.csv")).unwrap();
+        symlink(outside.join("sets"), repo.root.join("mnt")).unwrap();
+        let target = outside.join("sets/x.csv").display().to_string();
+        for input in ["data", "data/out.csv"] {
+            let err = repo.scan(&[input]).unwrap_err();
+            assert_eq!(
+                err.to_string(),
+                format!("`data/out.csv` is a symlink to `{target}`, outside the repository")
+            );
+        }
+        let err = repo.scan(&["mnt"]).unwrap_err();
+        assert!(matches!(err, ScanError::LinkOutside { .. }), "{err}");
+        let err = repo.scan(&["mnt/x.csv"]).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "`mnt/x.csv` goes through the symlink `mnt` to `{}`, outside the repository",
+                outside.join("sets").display()
+            )
+        );
+
+        let allowed = |inputs: &[&str]| {
+            let inputs: Vec<PathBuf> = inputs.iter().map(|i| repo.root.join(i)).collect();
+            let options = Options {
+                allow_outside: true,
+            };
+            scan_with_options(&repo.root, &inputs, options).unwrap()
+        };
+        let marked = |scan: &Scan| {
+            scan.files
+                .iter()
+                .map(|f| (f.rel_path.clone(), f.outside))
+                .collect::<Vec<_>>()
+        };
+        let scan = allowed(&["data", "mnt", "mnt/x.csv"]);
+        assert_eq!(
+            marked(&scan),
+            [
+                ("data/a.csv".to_string(), false),
+                ("data/out.csv".to_string(), true),
+                ("mnt/x.csv".to_string(), true),
+            ]
+        );
+        // What status reads follows them, recording nothing.
+        let present = scan_present(&repo.root, &[repo.root.join("data")]).unwrap();
+        assert_eq!(marked(&present), marked(&allowed(&["data"])));
+        // Outside altogether stays refused.
+        let err = scan_with_options(
+            &repo.root,
+            &[outside.join("sets/x.csv")],
+            Options {
+                allow_outside: true,
+            },
+        )
+        .unwrap_err();
+        assert!(matches!(err, ScanError::OutsideRepo { .. }), "{err}");
     }
 
     #[test]

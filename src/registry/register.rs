@@ -29,6 +29,8 @@ pub struct RegisterOptions {
     pub bump: Option<Bump>,
     pub description: Option<String>,
     pub cwd: PathBuf,
+    /// `--allow-outside`: artifacts may lead out of the repository.
+    pub allow_outside: bool,
 }
 
 pub fn next_version(state: &ModelState, bump: Bump) -> semver::Version {
@@ -70,7 +72,7 @@ pub fn register(
     let root = store.root();
     let mut artifacts: Vec<Artifact> = Vec::new();
     for p in &opts.artifacts {
-        artifacts.extend(hash_artifact(&opts.cwd, &root, p)?);
+        artifacts.extend(hash_artifact(&opts.cwd, &root, p, opts.allow_outside)?);
     }
     if artifacts.is_empty() {
         if let Some((_, r)) = &run {
@@ -148,8 +150,8 @@ pub fn register(
     Ok((record, body))
 }
 
-fn hash_artifact(cwd: &Path, root: &Path, p: &Path) -> Result<Vec<Artifact>> {
-    crate::run::artifacts::hash(cwd, root, p)?.ok_or_else(|| {
+fn hash_artifact(cwd: &Path, root: &Path, p: &Path, allow_outside: bool) -> Result<Vec<Artifact>> {
+    crate::run::artifacts::hash(cwd, root, p, allow_outside)?.ok_or_else(|| {
         Error::invalid_with_hint(
             format!("artifact `{}` does not exist", p.display()),
             "pass the path of the model file or folder",

@@ -168,6 +168,7 @@ mod tests {
             path: "models/shap.csv".into(),
             sha256: sha256.into(),
             size: 1,
+            outside: None,
         }
     }
 

@@ -90,6 +90,11 @@ pub struct Artifact {
     pub path: String,
     pub sha256: String,
     pub size: u64,
+    /// How the file leads out of the repository (`--allow-outside`): `symlink`
+    /// (the path is the link's, the content its target's) or `path` (named
+    /// outside the work tree, recorded as `outside/<name>`). Absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outside: Option<crate::outside::Outside>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

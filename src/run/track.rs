@@ -34,6 +34,8 @@ pub struct TrackOptions {
     /// Where the command runs (the user's current directory).
     pub cwd: PathBuf,
     pub quiet: bool,
+    /// `--allow-outside`: data and artifacts may lead out of the repository.
+    pub allow_outside: bool,
 }
 
 pub struct Tracked {
@@ -77,10 +79,23 @@ pub fn track(store: &Store, config: &Config, opts: TrackOptions) -> Result<Track
     for (k, v) in &opts.params {
         run_params.insert(k.clone(), v.clone());
     }
+    // Paths that lead out of the repository are refused before any input
+    // records a dataset version (docs/privacy.md, "Paths").
+    for (_, spec) in &opts.data {
+        crate::dataset::inputs::check(store, &opts.cwd, spec, opts.allow_outside)?;
+    }
+    for p in &opts.artifacts {
+        crate::run::artifacts::check(&opts.cwd, &root, p, opts.allow_outside)?;
+    }
     let mut inputs: Vec<Input> = Vec::new();
     for (role, spec) in &opts.data {
         inputs.push(crate::dataset::inputs::resolve(
-            store, &opts.cwd, role, spec, opts.quiet,
+            store,
+            &opts.cwd,
+            role,
+            spec,
+            opts.allow_outside,
+            opts.quiet,
         )?);
     }
 
@@ -140,7 +155,7 @@ pub fn track(store: &Store, config: &Config, opts: TrackOptions) -> Result<Track
     let mut tags = std::mem::take(&mut collected.tags);
     tags.extend(opts.tags.clone());
     let mut warnings = std::mem::take(&mut collected.warnings);
-    let artifacts = hash_artifacts(&opts.cwd, &root, &opts.artifacts, &mut warnings)?;
+    let artifacts = hash_artifacts(&opts, &root, &mut warnings)?;
 
     let signal = finished.status.signal().or(finished.received);
     let exit_code = finished.status.code();
@@ -202,20 +217,19 @@ pub fn track(store: &Store, config: &Config, opts: TrackOptions) -> Result<Track
 }
 
 fn hash_artifacts(
-    cwd: &std::path::Path,
+    opts: &TrackOptions,
     root: &std::path::Path,
-    paths: &[PathBuf],
     warnings: &mut Vec<String>,
 ) -> Result<Vec<Artifact>> {
     let mut out = Vec::new();
-    for p in paths {
-        match crate::run::artifacts::hash(cwd, root, p)? {
-            Some(files) => out.extend(files),
-            None => warnings.push(format!(
-                "artifact `{}` does not exist after the run",
-                p.display()
-            )),
-        }
+    for p in &opts.artifacts {
+        out.extend(crate::run::artifacts::hash_produced(
+            &opts.cwd,
+            root,
+            p,
+            opts.allow_outside,
+            warnings,
+        )?);
     }
     Ok(out)
 }

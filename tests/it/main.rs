@@ -8,6 +8,7 @@ mod demo;
 mod drift;
 mod foundation;
 mod history;
+mod paths;
 mod privacy;
 mod registry;
 mod report;

@@ -797,7 +797,7 @@ fn the_runs_index_is_derived_and_rebuilt_when_deleted_or_stale() {
     let repo = Repo::new();
     three_runs(&repo);
     let first = runs(&repo);
-    let index = repo.path.join(".git/mlops/runs-index.v1.json");
+    let index = repo.path.join(".git/mlops/runs-index.v2.json");
     assert!(index.exists());
     std::fs::write(&index, b"{ corrupt").unwrap();
     assert_eq!(runs(&repo), first);
