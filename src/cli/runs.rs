@@ -325,6 +325,9 @@ fn show(g: &Globals, a: ShowArgs) -> anyhow::Result<ExitCode> {
             crate::outln!("  note: {n}");
         }
     }
+    if !r.redacted.is_empty() {
+        crate::outln!("\nredacted before recording: {}", r.redacted.join(", "));
+    }
     for w in &r.warnings {
         crate::outln!("warning: {w}");
     }
@@ -414,6 +417,7 @@ fn amend(g: &Globals, a: AmendArgs) -> anyhow::Result<ExitCode> {
             metrics,
             tags,
             note: a.note,
+            redacted: Vec::new(),
         },
     )?;
     if g.json {

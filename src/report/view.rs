@@ -82,6 +82,8 @@ pub struct RunSummary {
     pub inputs: Vec<crate::run::record::Input>,
     pub artifacts: Vec<Artifact>,
     pub amendments: usize,
+    /// Fields redacted before the run was recorded (never their values).
+    pub redacted: Vec<String>,
 }
 
 #[derive(Serialize)]
@@ -339,6 +341,7 @@ fn run_summary(view: RunView) -> RunSummary {
         inputs: r.inputs,
         artifacts: r.artifacts,
         amendments: view.amendments.len(),
+        redacted: r.redacted,
     }
 }
 

@@ -1,6 +1,9 @@
 //! `mlops track`: everything is checked before the command starts (repository,
 //! identity, params, input data), because a three-hour training run that
-//! cannot be recorded at the end is three hours lost.
+//! cannot be recorded at the end is three hours lost. Everything taken from
+//! the user's text (command line, params, tags, note, name, environment)
+//! passes through `redact` before it is written anywhere, the run's own
+//! marker included: records are pushed, and a secret in one is permanent.
 
 use std::collections::BTreeMap;
 use std::os::unix::process::ExitStatusExt;
@@ -16,6 +19,7 @@ use crate::error::{Error, Result};
 use crate::record::{Draft, Record};
 use crate::run::metrics::Collected;
 use crate::run::record::{Artifact, Input, RunRecord, Status, AMENDMENT, KIND, SCHEMA};
+use crate::run::redact::Redactor;
 use crate::run::{active, child, code, dvclive, environment, params};
 use crate::store::{Entity, EntityKind, Store};
 
@@ -70,6 +74,16 @@ pub fn track(store: &Store, config: &Config, opts: TrackOptions) -> Result<Track
         )
     })?;
     let root = store.root();
+    let redactor = Redactor::new(&context::vars());
+    let mut redacted = Vec::new();
+    let command = redactor.command(&opts.command, &mut redacted);
+    let name = opts.name.as_deref().map(|n| match redactor.text(n) {
+        Some(r) => {
+            redacted.push("name".to_string());
+            r
+        }
+        None => n.to_string(),
+    });
     let mut run_params = match &opts.params_file {
         Some(p) => params::read_file(&opts.cwd.join(p))?,
         None => BTreeMap::new(),
@@ -97,10 +111,10 @@ pub fn track(store: &Store, config: &Config, opts: TrackOptions) -> Result<Track
         &work,
         &active::Marker {
             run_id: run_id.clone(),
-            name: opts.name.clone(),
+            name: name.clone(),
             experiment: opts.experiment.clone(),
             started_at: started_at.clone(),
-            command: opts.command.clone(),
+            command: command.clone(),
             pid: std::process::id(),
         },
     )?;
@@ -139,6 +153,15 @@ pub fn track(store: &Store, config: &Config, opts: TrackOptions) -> Result<Track
     }
     let mut tags = std::mem::take(&mut collected.tags);
     tags.extend(opts.tags.clone());
+    redactor.params("params", &mut run_params, &mut redacted);
+    redactor.tags(&mut tags, &mut redacted);
+    let notes = opts.note.as_deref().map(|n| match redactor.text(n) {
+        Some(r) => {
+            redacted.push("notes".to_string());
+            r
+        }
+        None => n.to_string(),
+    });
     let mut warnings = std::mem::take(&mut collected.warnings);
     let artifacts = hash_artifacts(&opts.cwd, &root, &opts.artifacts, &mut warnings)?;
 
@@ -157,8 +180,7 @@ pub fn track(store: &Store, config: &Config, opts: TrackOptions) -> Result<Track
         format!(
             "run {run_id} {}{}",
             status.as_str(),
-            opts.name
-                .as_deref()
+            name.as_deref()
                 .map(|n| format!(" ({n})"))
                 .unwrap_or_default()
         ),
@@ -166,13 +188,13 @@ pub fn track(store: &Store, config: &Config, opts: TrackOptions) -> Result<Track
     let metric_history = collected.history_blob().map(|b| draft.attach(b));
     let run = RunRecord {
         run_id: run_id.clone(),
-        name: opts.name.clone(),
+        name,
         experiment: opts.experiment.clone(),
         status,
         started_at,
         ended_at,
         duration_s: (duration_s * 1000.0).round() / 1000.0,
-        command: opts.command.clone(),
+        command,
         exit_code,
         signal,
         params: run_params,
@@ -183,8 +205,9 @@ pub fn track(store: &Store, config: &Config, opts: TrackOptions) -> Result<Track
         inputs,
         artifacts,
         tags,
-        notes: opts.note.clone(),
+        notes,
         warnings,
+        redacted,
     };
     let draft = draft.with_body(&run)?;
     let record = store.append_draft(&entity, &draft)?;
@@ -264,8 +287,14 @@ pub fn log_line(
 pub fn amend(
     store: &Store,
     run_id: &str,
-    amendment: crate::run::record::Amendment,
+    mut amendment: crate::run::record::Amendment,
 ) -> Result<Record> {
+    let redactor = Redactor::new(&context::vars());
+    redactor.tags(&mut amendment.tags, &mut amendment.redacted);
+    if let Some(r) = amendment.note.as_deref().and_then(|n| redactor.text(n)) {
+        amendment.note = Some(r);
+        amendment.redacted.push("note".to_string());
+    }
     let entity = Entity::new(EntityKind::Run, run_id)?;
     let mut parts = Vec::new();
     if !amendment.metrics.is_empty() {
