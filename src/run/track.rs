@@ -122,8 +122,10 @@ pub fn track(store: &Store, config: &Config, opts: TrackOptions) -> Result<Track
     let code = code::capture(&root);
     // Probing interpreters (`python3 --version`, possibly behind a pyenv
     // shim: ~150 ms) runs beside the command, not before it.
-    let extra_env = opts.env.clone();
-    let env_probe = std::thread::spawn(move || environment::capture(&extra_env));
+    let mut requested_env = config.tracking.env.clone();
+    requested_env.extend(opts.env.iter().cloned());
+    let env_redactor = redactor.clone();
+    let env_probe = std::thread::spawn(move || environment::capture(&requested_env, &env_redactor));
     let dvclive_before = dvclive::Before::take(&opts.cwd);
     let clock = Instant::now();
     let finished = child::run(
@@ -140,7 +142,7 @@ pub fn track(store: &Store, config: &Config, opts: TrackOptions) -> Result<Track
         let _ = std::fs::remove_dir_all(&work);
     })?;
     let duration_s = clock.elapsed().as_secs_f64();
-    let env_info = env_probe.join().unwrap_or_default();
+    let env_info = env_probe.join().ok();
     let ended_at = context::now_timestamp();
 
     let mut collected = Collected::default();
@@ -163,6 +165,14 @@ pub fn track(store: &Store, config: &Config, opts: TrackOptions) -> Result<Track
         None => n.to_string(),
     });
     let mut warnings = std::mem::take(&mut collected.warnings);
+    let environment = match env_info {
+        Some(captured) => {
+            redacted.extend(captured.redacted);
+            warnings.extend(captured.warnings);
+            captured.environment
+        }
+        None => Default::default(),
+    };
     let artifacts = hash_artifacts(&opts.cwd, &root, &opts.artifacts, &mut warnings)?;
 
     let signal = finished.status.signal().or(finished.received);
@@ -201,7 +211,7 @@ pub fn track(store: &Store, config: &Config, opts: TrackOptions) -> Result<Track
         metrics: collected.summaries(&config.tracking.summary),
         metric_history,
         code: Some(code),
-        environment: env_info,
+        environment,
         inputs,
         artifacts,
         tags,
