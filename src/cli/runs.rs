@@ -224,7 +224,11 @@ fn show(g: &Globals, a: ShowArgs) -> anyhow::Result<ExitCode> {
         }
     );
     crate::outln!("started     {}  ({:.1}s)", r.started_at, r.duration_s);
-    crate::outln!("command     {}", r.command.join(" "));
+    if r.command.is_empty() {
+        crate::outln!("command     (not recorded: tracked with --no-command)");
+    } else {
+        crate::outln!("command     {}", r.command.join(" "));
+    }
     if let Some(c) = &r.code {
         crate::outln!(
             "code        {}{}{}",

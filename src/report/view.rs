@@ -332,7 +332,9 @@ fn run_summary(view: RunView) -> RunSummary {
         status: r.status.as_str().to_string(),
         started_at: r.started_at,
         duration_s: r.duration_s,
-        // Quoted as a shell would need it, so the command can be re-run as shown.
+        // Quoted as a shell would need it, so the command can be re-run as
+        // shown; empty when the run was tracked with `--no-command` (the
+        // templates say so).
         command: shlex::try_join(r.command.iter().map(String::as_str))
             .unwrap_or_else(|_| r.command.join(" ")),
         params: r.params,

@@ -102,7 +102,7 @@ pub struct RunRecord {
     pub started_at: String,
     pub ended_at: String,
     pub duration_s: f64,
-    /// The argv, secrets redacted.
+    /// The argv, secrets redacted; empty when tracked with `--no-command`.
     pub command: Vec<String>,
     pub exit_code: Option<i32>,
     pub signal: Option<i32>,

@@ -35,6 +35,9 @@ pub struct TrackOptions {
     pub note: Option<String>,
     pub env: Vec<String>,
     pub command: Vec<String>,
+    /// Record no command line at all (`--no-command`): for commands whose
+    /// arguments hold secrets no detector can recognise.
+    pub no_command: bool,
     /// Where the command runs (the user's current directory).
     pub cwd: PathBuf,
     pub quiet: bool,
@@ -76,7 +79,11 @@ pub fn track(store: &Store, config: &Config, opts: TrackOptions) -> Result<Track
     let root = store.root();
     let redactor = Redactor::new(&context::vars());
     let mut redacted = Vec::new();
-    let command = redactor.command(&opts.command, &mut redacted);
+    let command = if opts.no_command {
+        Vec::new()
+    } else {
+        redactor.command(&opts.command, &mut redacted)
+    };
     let name = opts.name.as_deref().map(|n| match redactor.text(n) {
         Some(r) => {
             redacted.push("name".to_string());
