@@ -11,5 +11,6 @@ mod history;
 mod registry;
 mod report;
 mod scale;
+mod secrets;
 mod sync;
 mod tracking;
