@@ -530,13 +530,24 @@ fn shape_at(b: &[u8], i: usize) -> Option<usize> {
             }
         }
     }
-    // OpenAI and Anthropic (`sk-…`, `sk-proj-…`, `sk-ant-…`), PyPI.
-    for (prefix, least) in [(&b"sk-"[..], 20), (&b"pypi-AgE"[..], 30)] {
-        if rest.starts_with(prefix) {
-            let end = run_end(b, i + prefix.len(), base64url);
-            if end - (i + prefix.len()) >= least {
-                return Some(end);
-            }
+    // OpenAI and Anthropic (`sk-…`, `sk-proj-…`, `sk-ant-…`): `sk-` is also
+    // how a kebab-case name can start (`sk-learn-models-2024`), so the key
+    // must be long and mix capitals and digits, as generated keys do.
+    if rest.starts_with(b"sk-") {
+        let end = run_end(b, i + 3, base64url);
+        let key = &b[i + 3..end];
+        if key.len() >= 32
+            && key.iter().any(u8::is_ascii_uppercase)
+            && key.iter().any(u8::is_ascii_digit)
+        {
+            return Some(end);
+        }
+    }
+    // PyPI upload tokens: `pypi-` + a macaroon, which always starts `AgE`.
+    if rest.starts_with(b"pypi-AgE") {
+        let end = run_end(b, i + 8, base64url);
+        if end - (i + 8) >= 30 {
+            return Some(end);
         }
     }
     // AWS access key ids: AKIA (long-term) or ASIA (temporary) + 16.
@@ -910,9 +921,10 @@ mod tests {
                 Some(REDACTED.into()),
             ),
             (
-                "sk-proj-abcdefghijklmnopqrstuvwxyz012345".into(),
+                "sk-proj-Ab3dEfGh1jKlMn0pQrStUvWxYz012345".into(),
                 Some(REDACTED.into()),
             ),
+            ("/data/sk-learn-models-experiment-2024/x".into(), None),
             (
                 "a\n-----BEGIN OPENSSH PRIVATE KEY-----\nb3Blbn\n-----END OPENSSH PRIVATE KEY-----\nz"
                     .into(),
