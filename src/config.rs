@@ -45,6 +45,11 @@ pub struct Tracking {
     /// How a metric's history is summarised: `last` (default), `min` or `max`.
     #[serde(default)]
     pub summary: BTreeMap<String, SummaryRule>,
+    /// Environment variables recorded with every run besides the built-in
+    /// allowlist (`run::environment::ALLOWED`); one whose name looks like a
+    /// secret, or whose value holds a credential, is still left out.
+    #[serde(default)]
+    pub env: Vec<String>,
 }
 
 #[derive(Debug, Default, Clone, Copy, Deserialize, Serialize, PartialEq, Eq)]

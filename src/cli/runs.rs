@@ -224,7 +224,11 @@ fn show(g: &Globals, a: ShowArgs) -> anyhow::Result<ExitCode> {
         }
     );
     crate::outln!("started     {}  ({:.1}s)", r.started_at, r.duration_s);
-    crate::outln!("command     {}", r.command.join(" "));
+    if r.command.is_empty() {
+        crate::outln!("command     (not recorded: tracked with --no-command)");
+    } else {
+        crate::outln!("command     {}", r.command.join(" "));
+    }
     if let Some(c) = &r.code {
         crate::outln!(
             "code        {}{}{}",
@@ -325,6 +329,9 @@ fn show(g: &Globals, a: ShowArgs) -> anyhow::Result<ExitCode> {
             crate::outln!("  note: {n}");
         }
     }
+    if !r.redacted.is_empty() {
+        crate::outln!("\nredacted before recording: {}", r.redacted.join(", "));
+    }
     for w in &r.warnings {
         crate::outln!("warning: {w}");
     }
@@ -414,6 +421,7 @@ fn amend(g: &Globals, a: AmendArgs) -> anyhow::Result<ExitCode> {
             metrics,
             tags,
             note: a.note,
+            redacted: Vec::new(),
         },
     )?;
     if g.json {

@@ -44,9 +44,15 @@ pub struct Args {
     /// A note on the run.
     #[arg(long)]
     note: Option<String>,
-    /// Also record this environment variable (never one that looks like a secret).
+    /// Also record this environment variable (never one whose name looks like
+    /// a secret or whose value holds a credential); repeatable.
     #[arg(long = "env", value_name = "NAME")]
     env: Vec<String>,
+    /// Record no command line at all, for commands whose arguments hold
+    /// secrets redaction cannot recognise (secret-looking values are redacted
+    /// without it).
+    #[arg(long)]
+    no_command: bool,
     /// The training command, after `--`.
     #[arg(last = true, value_name = "COMMAND")]
     command: Vec<String>,
@@ -108,6 +114,7 @@ pub fn run(g: &Globals, args: Args) -> anyhow::Result<ExitCode> {
             note: args.note,
             env: args.env,
             command: args.command,
+            no_command: args.no_command,
             cwd: g.dir.clone(),
             quiet: g.quiet,
             allow_outside: args.allow_outside,

@@ -82,6 +82,8 @@ pub struct RunSummary {
     pub inputs: Vec<crate::run::record::Input>,
     pub artifacts: Vec<Artifact>,
     pub amendments: usize,
+    /// Fields redacted before the run was recorded (never their values).
+    pub redacted: Vec<String>,
 }
 
 #[derive(Serialize)]
@@ -330,7 +332,9 @@ fn run_summary(view: RunView) -> RunSummary {
         status: r.status.as_str().to_string(),
         started_at: r.started_at,
         duration_s: r.duration_s,
-        // Quoted as a shell would need it, so the command can be re-run as shown.
+        // Quoted as a shell would need it, so the command can be re-run as
+        // shown; empty when the run was tracked with `--no-command` (the
+        // templates say so).
         command: shlex::try_join(r.command.iter().map(String::as_str))
             .unwrap_or_else(|_| r.command.join(" ")),
         params: r.params,
@@ -339,6 +343,7 @@ fn run_summary(view: RunView) -> RunSummary {
         inputs: r.inputs,
         artifacts: r.artifacts,
         amendments: view.amendments.len(),
+        redacted: r.redacted,
     }
 }
 

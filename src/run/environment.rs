@@ -1,61 +1,96 @@
-//! What the run ran on. Variables are captured only from a short list of
-//! prefixes that describe the compute (CUDA, threads, CI, Python environment)
-//! plus those the user names with `--env`, and a name that looks like a secret
-//! is dropped whatever asked for it: records are pushed to shared remotes.
+//! What the run ran on. Variables are captured from an allowlist of exact
+//! names that describe the compute (devices, thread counts, determinism
+//! switches, the Python environment, the CI or batch job), extended by
+//! `[tracking] env` in `mlops.toml` and by `--env NAME`. It used to be a list
+//! of prefixes, and a prefix lets in whatever shares it (`OMP_PASSPHRASE`,
+//! `CUDA_API_TOK`): records are pushed to shared remotes, so nothing is
+//! captured that nobody named. Even a named variable is dropped when its name
+//! looks like a secret or its value holds a credential (a token shape, a URL
+//! with a password): a CI runner can put anything in `SLURM_JOB_ID`.
 
 use std::collections::BTreeMap;
 use std::process::Command;
 
 use crate::context;
 use crate::run::record::Environment;
+use crate::run::redact::{self, Redactor};
 
-/// Name fragments that mark a secret (DESIGN.md: TOKEN, SECRET, PASSWORD, KEY),
-/// plus the obvious relatives.
-const SECRET_MARKERS: [&str; 8] = [
-    "TOKEN",
-    "SECRET",
-    "PASSWORD",
-    "KEY",
-    "PASSWD",
-    "CREDENTIAL",
-    "AUTH",
-    "COOKIE",
-];
-
-const CAPTURED_PREFIXES: [&str; 12] = [
-    "CUDA_",
-    "OMP_",
-    "MKL_",
-    "OPENBLAS_",
+/// Captured without being asked for: each says how the run computed.
+pub const ALLOWED: [&str; 27] = [
+    // Which devices, in which order.
+    "CUDA_VISIBLE_DEVICES",
+    "CUDA_DEVICE_ORDER",
+    "NVIDIA_VISIBLE_DEVICES",
+    "HIP_VISIBLE_DEVICES",
+    // Thread pools: the same code gives other timings and, for reductions,
+    // other floating-point results.
+    "OMP_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "OPENBLAS_NUM_THREADS",
+    "NUMEXPR_NUM_THREADS",
+    "VECLIB_MAXIMUM_THREADS",
+    // Determinism switches.
     "PYTHONHASHSEED",
+    "CUBLAS_WORKSPACE_CONFIG",
+    "CUDA_LAUNCH_BLOCKING",
+    "TF_DETERMINISTIC_OPS",
+    "TF_CUDNN_DETERMINISTIC",
+    // Which Python environment.
     "VIRTUAL_ENV",
     "CONDA_DEFAULT_ENV",
+    // Distributed training: this process's place in the job.
+    "WORLD_SIZE",
+    "RANK",
+    "LOCAL_RANK",
+    // The batch or CI job that ran it, to find its logs.
     "SLURM_JOB_ID",
+    "SLURM_ARRAY_TASK_ID",
     "GITHUB_SHA",
     "GITHUB_RUN_ID",
+    "GITHUB_WORKFLOW",
     "CI_PIPELINE_ID",
+    "CI_JOB_ID",
     "CI_COMMIT_SHA",
 ];
 
-pub fn is_secret(name: &str) -> bool {
-    let upper = name.to_ascii_uppercase();
-    SECRET_MARKERS.iter().any(|m| upper.contains(m))
+/// The environment, and what was left out of it on purpose.
+pub struct Captured {
+    pub environment: Environment,
+    /// `environment.vars.NAME` of each allowed or requested variable that was
+    /// dropped (never its value).
+    pub redacted: Vec<String>,
+    pub warnings: Vec<String>,
 }
 
-pub fn capture(extra: &[String]) -> Environment {
+/// `requested`: the names from `[tracking] env` and `--env`.
+pub fn capture(requested: &[String], redactor: &Redactor) -> Captured {
     let mut vars = BTreeMap::new();
+    let mut redacted = Vec::new();
+    let mut warnings = Vec::new();
     for (k, v) in context::vars() {
-        let wanted = CAPTURED_PREFIXES.iter().any(|p| k.starts_with(p)) || extra.contains(&k);
-        if wanted && !is_secret(&k) {
-            vars.insert(k, v);
+        let asked = requested.contains(&k);
+        if !asked && !ALLOWED.contains(&k.as_str()) {
+            continue;
         }
+        let why = if redact::is_secret_env_name(&k) {
+            "its name looks like a secret"
+        } else if redactor.text(&v).is_some() {
+            "its value holds a credential"
+        } else {
+            vars.insert(k, v);
+            continue;
+        };
+        warnings.push(format!(
+            "environment variable `{k}` was not recorded: {why}"
+        ));
+        redacted.push(format!("environment.vars.{k}"));
     }
     let (python, git) = std::thread::scope(|s| {
         let py = s.spawn(python_version);
         let git = s.spawn(crate::gitcli::version);
         (py.join().ok().flatten(), git.join().ok().flatten())
     });
-    Environment {
+    let environment = Environment {
         os: std::env::consts::OS.to_string(),
         arch: std::env::consts::ARCH.to_string(),
         cpus: std::thread::available_parallelism()
@@ -70,6 +105,13 @@ pub fn capture(extra: &[String]) -> Environment {
         python,
         git,
         vars,
+    };
+    redacted.sort();
+    warnings.sort();
+    Captured {
+        environment,
+        redacted,
+        warnings,
     }
 }
 
@@ -93,19 +135,9 @@ fn python_version() -> Option<String> {
 #[cfg(test)]
 mod tests {
     #[test]
-    fn secrets_are_recognised() {
-        use super::is_secret;
-        for n in [
-            "GITHUB_TOKEN",
-            "AWS_SECRET_ACCESS_KEY",
-            "DB_PASSWORD",
-            "api_key",
-            "MY_AUTH",
-        ] {
-            assert!(is_secret(n), "{n}");
-        }
-        for n in ["CUDA_VISIBLE_DEVICES", "OMP_NUM_THREADS", "HOME"] {
-            assert!(!is_secret(n), "{n}");
+    fn the_allowlist_holds_no_secret_name() {
+        for n in super::ALLOWED {
+            assert!(!crate::run::redact::is_secret_env_name(n), "{n}");
         }
     }
 }

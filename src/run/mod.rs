@@ -15,6 +15,7 @@ pub mod metrics;
 pub mod params;
 pub mod query;
 pub mod record;
+pub mod redact;
 pub mod sparkline;
 pub mod track;
 

@@ -66,7 +66,8 @@ pub struct Environment {
     pub mlops: String,
     pub python: Option<String>,
     pub git: Option<String>,
-    /// Selected variables, never one whose name looks like a secret.
+    /// Allowed and requested variables (`run::environment`), never one whose
+    /// name looks like a secret or whose value holds a credential.
     pub vars: BTreeMap<String, String>,
 }
 
@@ -106,6 +107,7 @@ pub struct RunRecord {
     pub started_at: String,
     pub ended_at: String,
     pub duration_s: f64,
+    /// The argv, secrets redacted; empty when tracked with `--no-command`.
     pub command: Vec<String>,
     pub exit_code: Option<i32>,
     pub signal: Option<i32>,
@@ -123,6 +125,12 @@ pub struct RunRecord {
     /// Problems met while collecting (bad metric lines, missing artifacts).
     #[serde(default)]
     pub warnings: Vec<String>,
+    /// The fields whose values were replaced by `<redacted>` (`command[3]`,
+    /// `params.db.password`, `notes`) or, for `environment.vars.NAME`, left
+    /// out, because they held or looked like secrets; never the values.
+    /// Absent when nothing was redacted, so records without it read the same.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub redacted: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
@@ -133,4 +141,7 @@ pub struct Amendment {
     #[serde(default)]
     pub tags: BTreeMap<String, String>,
     pub note: Option<String>,
+    /// As on the run: `tags.NAME` and `note` when redacted.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub redacted: Vec<String>,
 }

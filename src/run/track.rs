@@ -1,6 +1,9 @@
 //! `mlops track`: everything is checked before the command starts (repository,
 //! identity, params, input data), because a three-hour training run that
-//! cannot be recorded at the end is three hours lost.
+//! cannot be recorded at the end is three hours lost. Everything taken from
+//! the user's text (command line, params, tags, note, name, environment)
+//! passes through `redact` before it is written anywhere, the run's own
+//! marker included: records are pushed, and a secret in one is permanent.
 
 use std::collections::BTreeMap;
 use std::os::unix::process::ExitStatusExt;
@@ -16,6 +19,7 @@ use crate::error::{Error, Result};
 use crate::record::{Draft, Record};
 use crate::run::metrics::Collected;
 use crate::run::record::{Artifact, Input, RunRecord, Status, AMENDMENT, KIND, SCHEMA};
+use crate::run::redact::Redactor;
 use crate::run::{active, child, code, dvclive, environment, params};
 use crate::store::{Entity, EntityKind, Store};
 
@@ -31,6 +35,9 @@ pub struct TrackOptions {
     pub note: Option<String>,
     pub env: Vec<String>,
     pub command: Vec<String>,
+    /// Record no command line at all (`--no-command`): for commands whose
+    /// arguments hold secrets no detector can recognise.
+    pub no_command: bool,
     /// Where the command runs (the user's current directory).
     pub cwd: PathBuf,
     pub quiet: bool,
@@ -72,6 +79,20 @@ pub fn track(store: &Store, config: &Config, opts: TrackOptions) -> Result<Track
         )
     })?;
     let root = store.root();
+    let redactor = Redactor::new(&context::vars());
+    let mut redacted = Vec::new();
+    let command = if opts.no_command {
+        Vec::new()
+    } else {
+        redactor.command(&opts.command, &mut redacted)
+    };
+    let name = opts.name.as_deref().map(|n| match redactor.text(n) {
+        Some(r) => {
+            redacted.push("name".to_string());
+            r
+        }
+        None => n.to_string(),
+    });
     let mut run_params = match &opts.params_file {
         Some(p) => params::read_file(&opts.cwd.join(p))?,
         None => BTreeMap::new(),
@@ -112,10 +133,10 @@ pub fn track(store: &Store, config: &Config, opts: TrackOptions) -> Result<Track
         &work,
         &active::Marker {
             run_id: run_id.clone(),
-            name: opts.name.clone(),
+            name: name.clone(),
             experiment: opts.experiment.clone(),
             started_at: started_at.clone(),
-            command: opts.command.clone(),
+            command: command.clone(),
             pid: std::process::id(),
         },
     )?;
@@ -123,8 +144,10 @@ pub fn track(store: &Store, config: &Config, opts: TrackOptions) -> Result<Track
     let code = code::capture(&root);
     // Probing interpreters (`python3 --version`, possibly behind a pyenv
     // shim: ~150 ms) runs beside the command, not before it.
-    let extra_env = opts.env.clone();
-    let env_probe = std::thread::spawn(move || environment::capture(&extra_env));
+    let mut requested_env = config.tracking.env.clone();
+    requested_env.extend(opts.env.iter().cloned());
+    let env_redactor = redactor.clone();
+    let env_probe = std::thread::spawn(move || environment::capture(&requested_env, &env_redactor));
     let dvclive_before = dvclive::Before::take(&opts.cwd);
     let clock = Instant::now();
     let finished = child::run(
@@ -141,7 +164,7 @@ pub fn track(store: &Store, config: &Config, opts: TrackOptions) -> Result<Track
         let _ = std::fs::remove_dir_all(&work);
     })?;
     let duration_s = clock.elapsed().as_secs_f64();
-    let env_info = env_probe.join().unwrap_or_default();
+    let env_info = env_probe.join().ok();
     let ended_at = context::now_timestamp();
 
     let mut collected = Collected::default();
@@ -154,7 +177,24 @@ pub fn track(store: &Store, config: &Config, opts: TrackOptions) -> Result<Track
     }
     let mut tags = std::mem::take(&mut collected.tags);
     tags.extend(opts.tags.clone());
+    redactor.params("params", &mut run_params, &mut redacted);
+    redactor.tags(&mut tags, &mut redacted);
+    let notes = opts.note.as_deref().map(|n| match redactor.text(n) {
+        Some(r) => {
+            redacted.push("notes".to_string());
+            r
+        }
+        None => n.to_string(),
+    });
     let mut warnings = std::mem::take(&mut collected.warnings);
+    let environment = match env_info {
+        Some(captured) => {
+            redacted.extend(captured.redacted);
+            warnings.extend(captured.warnings);
+            captured.environment
+        }
+        None => Default::default(),
+    };
     let artifacts = hash_artifacts(&opts, &root, &mut warnings)?;
 
     let signal = finished.status.signal().or(finished.received);
@@ -172,8 +212,7 @@ pub fn track(store: &Store, config: &Config, opts: TrackOptions) -> Result<Track
         format!(
             "run {run_id} {}{}",
             status.as_str(),
-            opts.name
-                .as_deref()
+            name.as_deref()
                 .map(|n| format!(" ({n})"))
                 .unwrap_or_default()
         ),
@@ -181,25 +220,26 @@ pub fn track(store: &Store, config: &Config, opts: TrackOptions) -> Result<Track
     let metric_history = collected.history_blob().map(|b| draft.attach(b));
     let run = RunRecord {
         run_id: run_id.clone(),
-        name: opts.name.clone(),
+        name,
         experiment: opts.experiment.clone(),
         status,
         started_at,
         ended_at,
         duration_s: (duration_s * 1000.0).round() / 1000.0,
-        command: opts.command.clone(),
+        command,
         exit_code,
         signal,
         params: run_params,
         metrics: collected.summaries(&config.tracking.summary),
         metric_history,
         code: Some(code),
-        environment: env_info,
+        environment,
         inputs,
         artifacts,
         tags,
-        notes: opts.note.clone(),
+        notes,
         warnings,
+        redacted,
     };
     let draft = draft.with_body(&run)?;
     let record = store.append_draft(&entity, &draft)?;
@@ -278,8 +318,14 @@ pub fn log_line(
 pub fn amend(
     store: &Store,
     run_id: &str,
-    amendment: crate::run::record::Amendment,
+    mut amendment: crate::run::record::Amendment,
 ) -> Result<Record> {
+    let redactor = Redactor::new(&context::vars());
+    redactor.tags(&mut amendment.tags, &mut amendment.redacted);
+    if let Some(r) = amendment.note.as_deref().and_then(|n| redactor.text(n)) {
+        amendment.note = Some(r);
+        amendment.redacted.push("note".to_string());
+    }
     let entity = Entity::new(EntityKind::Run, run_id)?;
     let mut parts = Vec::new();
     if !amendment.metrics.is_empty() {

@@ -13,5 +13,6 @@ mod privacy;
 mod registry;
 mod report;
 mod scale;
+mod secrets;
 mod sync;
 mod tracking;
