@@ -26,6 +26,7 @@ pub mod record;
 pub mod registry;
 pub mod report;
 pub mod run;
+pub mod scan;
 pub mod store;
 pub mod sync;
 pub mod templates;

@@ -14,6 +14,7 @@ mod note;
 mod promote;
 mod report;
 mod runs;
+mod scan;
 mod sync;
 mod track;
 mod verify;
@@ -80,6 +81,9 @@ pub enum Command {
     /// The repository's state as mlops uses it (objects, refs, folded runs,
     /// locks, caches), each finding with the command that fixes it.
     Doctor(doctor::Args),
+    /// Look through every record for values shaped like customer identifiers
+    /// or secrets (before a first push); exit 1 on a finding.
+    Scan(scan::Args),
     /// Check `mlops.toml` and show the configuration as mlops reads it.
     Config(config::Args),
     /// Add a note to an entity's history.
@@ -141,6 +145,7 @@ pub fn run() -> anyhow::Result<ExitCode> {
         Command::Verify(a) => verify::run(&g, a),
         Command::Checkpoint(a) => checkpoint::run(&g, a),
         Command::Doctor(a) => doctor::run(&g, a),
+        Command::Scan(a) => scan::run(&g, a),
         Command::Sync(a) => sync::run(&g, a),
         Command::Demo(a) => demo::run(&g, a),
         Command::DemoTrain(a) => demo::train(&g, a),

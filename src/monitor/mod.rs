@@ -271,13 +271,24 @@ pub fn run(
     Ok(outcome)
 }
 
+/// A file as a record names it: relative to the repository, or — for a
+/// file outside it — `outside/<name>`, never an absolute path (which names
+/// someone's home directory, docs/privacy.md).
 pub fn display_rel(root: &Path, p: &Path) -> String {
     let canon = p.canonicalize().unwrap_or(p.to_path_buf());
     let root = root.canonicalize().unwrap_or(root.to_path_buf());
     canon
         .strip_prefix(&root)
         .map(|r| r.to_string_lossy().replace('\\', "/"))
-        .unwrap_or_else(|_| canon.to_string_lossy().to_string())
+        .unwrap_or_else(|_| {
+            format!(
+                "outside/{}",
+                canon
+                    .file_name()
+                    .map(|n| n.to_string_lossy().to_string())
+                    .unwrap_or_default()
+            )
+        })
 }
 
 fn record(store: &Store, o: &DriftOutcome, opts: &DriftOptions) -> Result<Record> {

@@ -303,7 +303,12 @@ pub fn gather(store: &Store, config: &Config, req: &Request) -> Result<Report> {
         version,
         generated_at: context::now_timestamp(),
         tool: context::tool_version(),
-        repository: store.root().display().to_string(),
+        // The folder's name, not its absolute path (someone's home directory).
+        repository: store
+            .root()
+            .file_name()
+            .map(|n| n.to_string_lossy().to_string())
+            .unwrap_or_default(),
     })
 }
 

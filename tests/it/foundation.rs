@@ -497,6 +497,7 @@ fn help_reference_is_stable() {
         "verify",
         "checkpoint",
         "doctor",
+        "scan",
         "config",
         "note",
         "demo",

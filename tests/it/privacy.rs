@@ -247,3 +247,37 @@ fn pii_and_exclude_columns_are_honoured_and_rare_categories_pooled() {
     assert!(text.contains("listed under `pii`"), "{text}");
     assert!(text.contains("listed under `exclude`"), "{text}");
 }
+
+/// `mlops scan` finds what an older mlops (or a careless note) put into a
+/// record, without printing it, and passes a clean repository.
+#[test]
+fn scan_finds_identifiers_and_secrets_already_in_records() {
+    let repo = Repo::new();
+    repo.write(
+        "data/d.csv",
+        "region,x\nnorth,1\nsouth,2\nnorth,3\nsouth,4\nnorth,5\n",
+    );
+    repo.mlops(&["data", "add", "data/d.csv", "--name", "d"])
+        .ok();
+    repo.mlops(&["note", "model/m", "-m", "reviewed"]).ok();
+    let clean = repo.mlops(&["scan", "--json"]).ok().json();
+    assert_eq!(clean["findings"].as_array().unwrap().len(), 0, "{clean}");
+    assert!(clean["records"].as_u64().unwrap() >= 2);
+    // A note that holds a customer's e-mail and a token.
+    repo.mlops(&[
+        "note",
+        "model/m",
+        "-m",
+        "ask wing.chan@customer-mail.example",
+    ])
+    .ok();
+    let out = repo.mlops(&["scan", "--json"]).code(1);
+    let findings = out.json()["findings"].as_array().unwrap().clone();
+    assert!(
+        findings
+            .iter()
+            .any(|f| f["entity"] == "model/m" && f["looks_like"] == "e-mail addresses"),
+        "{findings:?}"
+    );
+    assert!(!out.stdout.contains("wing.chan@customer-mail.example"));
+}
