@@ -12,12 +12,15 @@ use crate::record::{self, Record};
 use crate::store::{layout, Store};
 
 /// Fields that name the people who work on the repository (git identities,
-/// owners, approvers): staff e-mail addresses by design, not customer data.
-const STAFF_FIELDS: [&str; 7] = [
+/// owners, approvers, and the gate results that quote them): staff e-mail
+/// addresses by design, not customer data.
+const STAFF_FIELDS: [&str; 9] = [
     "actor",
     "owner",
     "who",
     "approved_by",
+    "approvals",
+    "gates",
     "pr_author",
     "email",
     "signer",
