@@ -10,7 +10,8 @@ use crate::store::{Entity, Store};
 pub const KIND: &str = "note";
 
 pub fn add(store: &Store, entity: &Entity, text: &str) -> Result<Record> {
-    let text = text.trim();
+    let scrubbed = crate::run::redact::free_text(text);
+    let text = scrubbed.trim();
     if text.is_empty() {
         return Err(Error::invalid_with_hint(
             "the note is empty",

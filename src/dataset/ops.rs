@@ -304,7 +304,7 @@ pub fn add(
             })
             .collect(),
         profiles_blob,
-        source,
+        source: source.as_deref().map(crate::run::redact::free_text),
         skipped,
     };
     let draft = draft.with_body(&body)?;

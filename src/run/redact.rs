@@ -256,6 +256,15 @@ impl Redactor {
     }
 }
 
+/// Free text a person typed for a record (a note, a reason, a description, a
+/// data source), with any secret in it replaced: a token pasted into a note
+/// is as leaked as one on a command line.
+pub fn free_text(s: &str) -> String {
+    Redactor::new(&crate::context::vars())
+        .text(s)
+        .unwrap_or_else(|| s.to_string())
+}
+
 /// The environment variables that are never recorded and whose values are
 /// known secrets: the name test above, and `KEY` as a word counts here
 /// (`KAGGLE_KEY`, `AZURE_STORAGE_KEY`): variables are captured only when

@@ -281,3 +281,41 @@ fn scan_finds_identifiers_and_secrets_already_in_records() {
     );
     assert!(!out.stdout.contains("wing.chan@customer-mail.example"));
 }
+
+/// A token pasted into a note, a promotion reason or a data source is
+/// redacted like one on a command line.
+#[test]
+fn secrets_typed_into_notes_and_reasons_are_redacted() {
+    let repo = Repo::new();
+    let token = "ghp_Zq7TnB2xK9mR4vW8yL1cD6fH3jP0sA5eG2uN";
+    repo.mlops(&["note", "model/m", "-m", &format!("deploy key is {token}")])
+        .ok();
+    repo.write("data/d.csv", "x\n1\n2\n3\n4\n5\n");
+    repo.mlops(&[
+        "data",
+        "add",
+        "data/d.csv",
+        "--name",
+        "d",
+        "--source",
+        &format!("https://etl:{token}@warehouse.example/export"),
+    ])
+    .ok();
+    repo.write("model.bin", "w");
+    repo.mlops(&["model", "register", "m", "--artifact", "model.bin"])
+        .ok();
+    repo.mlops(&[
+        "promote",
+        "m@0.1.0",
+        "--to",
+        "staging",
+        "--force",
+        "--reason",
+        &format!("hotfix, token {token}"),
+    ])
+    .ok();
+    let objects = every_object(&repo);
+    assert!(!objects.contains(token), "the token reached a record");
+    assert!(objects.contains("<redacted>"));
+    repo.mlops(&["scan"]).ok();
+}
