@@ -137,6 +137,35 @@ pub fn stable_diff_of_worktree(dir: &Path) -> Result<Vec<u8>> {
     }
 }
 
+/// Runs a `git update-ref --stdin` script as one transaction: `true` when it
+/// applied, `false` when git refused it (a ref did not hold the value the
+/// script expected), an error when git could not run.
+pub fn update_refs(dir: &Path, script: &str) -> Result<bool> {
+    use std::io::Write;
+    let mut child = git(dir)
+        .args(["update-ref", "--stdin"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| {
+            Error::invalid_with_hint(
+                format!("cannot run `git update-ref`: {e}"),
+                "install git and make sure it is on PATH",
+            )
+        })?;
+    child
+        .stdin
+        .take()
+        .expect("a stdin pipe")
+        .write_all(script.as_bytes())
+        .map_err(|e| Error::io("cannot send refs to `git update-ref`", e))?;
+    let out = child
+        .wait_with_output()
+        .map_err(|e| Error::io("cannot wait for `git update-ref`", e))?;
+    Ok(out.status.success())
+}
+
 /// Starts `git gc --auto` and does not wait for it: git packs loose objects
 /// and refs in the background (detached, as it does after a commit), which
 /// is safe beside mlops' writers (docs/reliability.md).

@@ -67,6 +67,47 @@ pub fn with_runs(
     base: &archive::Archive,
     runs: &BTreeMap<String, ObjectId>,
 ) -> Result<(archive::Archive, BTreeSet<String>)> {
+    with_known_rows(store, base, runs, &BTreeMap::new())
+}
+
+/// [`with_runs`], taking a run's row from `known` (the runs index) when it
+/// was built from the same tip; the others are read, on every core.
+pub fn with_known_rows(
+    store: &Store,
+    base: &archive::Archive,
+    runs: &BTreeMap<String, ObjectId>,
+    known: &BTreeMap<String, Row>,
+) -> Result<(archive::Archive, BTreeSet<String>)> {
+    use rayon::prelude::*;
+    let missing: Vec<(&String, &ObjectId)> = runs
+        .iter()
+        .filter(|(r, c)| known.get(*r).is_none_or(|row| row.tip != c.to_string()))
+        .collect();
+    let read = |store: &Store, (run, commit): &(&String, &ObjectId)| {
+        let history = store.history_at(Some(**commit))?;
+        Ok::<_, Error>((
+            (*run).clone(),
+            Row::from_history(&history, commit.to_string()),
+        ))
+    };
+    let fresh: BTreeMap<String, Option<Row>> = if missing.len() < 64 {
+        missing
+            .iter()
+            .map(|m| read(store, m))
+            .collect::<Result<_>>()?
+    } else {
+        let shared = store.shared();
+        missing
+            .par_iter()
+            .map_init(|| Store::from_shared(&shared), |s, m| read(s, m))
+            .collect::<Result<_>>()?
+    };
+    let row_of = |run: &String| -> Option<Row> {
+        match fresh.get(run) {
+            Some(r) => r.clone(),
+            None => known.get(run).cloned(),
+        }
+    };
     let mut next = base.clone();
     let touched: BTreeSet<String> = runs.keys().map(|r| archive::day(r).to_string()).collect();
     for (run, commit) in runs {
@@ -80,9 +121,8 @@ pub fn with_runs(
                 .collect(),
             None => BTreeMap::new(),
         };
-        for (run, commit) in runs.iter().filter(|(r, _)| archive::day(r) == day) {
-            let history = store.history_at(Some(*commit))?;
-            match Row::from_history(&history, commit.to_string()) {
+        for (run, _) in runs.iter().filter(|(r, _)| archive::day(r) == day) {
+            match row_of(run) {
                 Some(row) => {
                     rows.insert(run.clone(), row);
                 }
@@ -109,6 +149,13 @@ pub fn fold(store: &Store) -> Result<Folded> {
         .map(|(refname, commit)| (refname[runs_prefix().len()..].to_string(), commit))
         .collect();
     let mut next_run = 0;
+    // Rows the runs index already holds (a warm index spares reading every
+    // run again).
+    let known: BTreeMap<String, Row> = if live.is_empty() {
+        BTreeMap::new()
+    } else {
+        crate::run::index::cached_rows(store)
+    };
     loop {
         let base_tip = db.read_ref_fresh(archive::REF)?;
         if let Some(t) = base_tip {
@@ -127,7 +174,7 @@ pub fn fold(store: &Store) -> Result<Folded> {
         if batch.is_empty() {
             break;
         }
-        let (next, touched) = with_runs(store, &base, &batch)?;
+        let (next, touched) = with_known_rows(store, &base, &batch, &known)?;
         let tree = archive::write_tree(db, base_tip, &next, &touched)?;
         let mut parents: Vec<ObjectId> = base_tip.into_iter().collect();
         parents.extend(batch.values().copied());

@@ -93,6 +93,16 @@ fn path(store: &Store) -> PathBuf {
     store.git_dir().join("mlops").join(FILE)
 }
 
+/// The rows the index file holds, by run id, without checking them against
+/// the refs (a caller that checks each row's `tip` itself).
+pub fn cached_rows(store: &Store) -> std::collections::BTreeMap<String, Row> {
+    std::fs::read(path(store))
+        .ok()
+        .and_then(|b| serde_json::from_slice::<Vec<Row>>(&b).ok())
+        .map(|rows| rows.into_iter().map(|r| (r.run_id.clone(), r)).collect())
+        .unwrap_or_default()
+}
+
 /// Every run, oldest first, using and refreshing the index.
 pub fn rows(store: &Store) -> Result<Vec<Row>> {
     let tips = store.tips(Some(EntityKind::Run))?;
