@@ -65,31 +65,7 @@ pub fn events(
             // their newest record, until the next one's newest record is
             // older than the n-th event found so far (every later event of
             // it, and of every entity after it, is older still).
-            // Runs (100,000 of them) are timed from the runs index, which a
-            // fresh clone builds from the archive's rows; the other chains
-            // from the tip cache.
-            let runs: std::collections::HashMap<String, String> =
-                if entities.iter().any(|e| e.kind == EntityKind::Run) {
-                    crate::run::index::rows(store)?
-                        .into_iter()
-                        .map(|r| (r.run_id, r.newest_at))
-                        .collect()
-                } else {
-                    Default::default()
-                };
-            let others: Vec<Entity> = entities
-                .iter()
-                .filter(|e| e.kind != EntityKind::Run)
-                .cloned()
-                .collect();
-            let mut other_times = crate::tipindex::newest(store, &others)?.into_iter();
-            let newest: Vec<Option<String>> = entities
-                .iter()
-                .map(|e| match e.kind {
-                    EntityKind::Run => runs.get(&e.name).cloned(),
-                    _ => other_times.next().flatten(),
-                })
-                .collect();
+            let newest = crate::tipindex::newest(store, &entities)?;
             let mut order: Vec<(String, usize)> = newest
                 .into_iter()
                 .enumerate()

@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use rayon::prelude::*;
 
 use crate::error::Result;
-use crate::store::{Entity, Store};
+use crate::store::{Entity, EntityKind, Store};
 
 const FILE: &str = "tips.v1";
 
@@ -56,6 +56,30 @@ pub fn newest(store: &Store, entities: &[Entity]) -> Result<Vec<Option<String>>>
     }
     if stale.is_empty() {
         return Ok(out);
+    }
+    // Many runs not seen yet (a fresh clone): their times come from the runs
+    // index, which a fresh clone builds from the archive's rows without
+    // reading 100,000 runs.
+    if stale
+        .iter()
+        .filter(|(i, _)| entities[*i].kind == EntityKind::Run)
+        .count()
+        > 64
+    {
+        let rows: HashMap<String, (String, String)> = crate::run::index::rows(store)?
+            .into_iter()
+            .map(|r| (r.run_id, (r.tip, r.newest_at)))
+            .collect();
+        stale.retain(|(i, tip)| {
+            let e = &entities[*i];
+            match rows.get(&e.name) {
+                Some((t, at)) if e.kind == EntityKind::Run && *t == tip.to_string() => {
+                    out[*i] = Some(at.clone());
+                    false
+                }
+                _ => true,
+            }
+        });
     }
     let read = |store: &Store, (i, tip): &(usize, gix::ObjectId)| {
         Ok::<_, crate::error::Error>((*i, store.latest_at(*tip)?.map(|(at, _)| at)))

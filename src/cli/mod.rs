@@ -165,7 +165,19 @@ pub fn print_error(err: &anyhow::Error) {
 }
 
 /// Prints a value as pretty JSON on stdout.
+/// Prints a value as pretty JSON on stdout, streamed (100,000 runs are
+/// 50 MB of JSON: no need to build it in memory first).
 pub fn print_json<T: serde::Serialize>(value: &T) -> anyhow::Result<()> {
-    crate::outln!("{}", serde_json::to_string_pretty(value)?);
-    Ok(())
+    use std::io::Write;
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, stdout.lock());
+    let written = serde_json::to_writer_pretty(&mut out, value)
+        .map_err(std::io::Error::from)
+        .and_then(|()| out.write_all(b"\n"))
+        .and_then(|()| out.flush());
+    match written {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => std::process::exit(0),
+        Err(e) => Err(e.into()),
+    }
 }
