@@ -29,6 +29,39 @@ pub struct Config {
     /// `pii` and `exclude` column lists.
     #[serde(default)]
     pub privacy: crate::privacy::Policy,
+    /// Who may approve (docs/governance.md): role → members.
+    #[serde(default)]
+    pub roles: BTreeMap<String, RoleConfig>,
+    /// Where the keys that bind people to signatures are.
+    #[serde(default)]
+    pub signing: SigningConfig,
+}
+
+/// A role in the approval policy.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RoleConfig {
+    /// E-mail addresses of the people in the role (compared lowercased).
+    pub members: Vec<String>,
+    /// Whom an approval in this role must be independent of: `promoter`
+    /// (who records the promotion), `developer` (who tracked the run) and
+    /// `author` (authors and committers of the code commit the run trained
+    /// on). Default: all three.
+    #[serde(default = "default_independence")]
+    pub independent_of: Vec<String>,
+}
+
+fn default_independence() -> Vec<String> {
+    vec!["promoter".into(), "developer".into(), "author".into()]
+}
+
+/// `[signing]`.
+#[derive(Debug, Default, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct SigningConfig {
+    /// An SSH `allowed_signers` file, committed in the repository, binding
+    /// members' e-mail addresses to their public keys.
+    pub allowed_signers: Option<String>,
 }
 
 #[derive(Debug, Default, Clone, Deserialize, Serialize)]
@@ -112,6 +145,24 @@ pub struct GateConfig {
     /// Allow promotion without the version having passed the previous stage.
     #[serde(default)]
     pub skip_stage_order: bool,
+    /// Approvals needed per role (`{ risk = 1, validation = 1 }`).
+    #[serde(default)]
+    pub roles: BTreeMap<String, u32>,
+    /// Whether only signed approvals (`mlops approve`) count; default: true
+    /// for `production`, false for other stages.
+    pub signed: Option<bool>,
+}
+
+impl GateConfig {
+    /// Whether this stage's approvals must be signed.
+    pub fn needs_signatures(&self, stage: &str) -> bool {
+        self.signed.unwrap_or(stage == "production")
+    }
+
+    /// Whether this gate asks for approvals at all.
+    pub fn wants_approvals(&self) -> bool {
+        self.approvals > 0 || !self.approvers.is_empty() || !self.roles.is_empty()
+    }
 }
 
 #[derive(Debug, Default, Clone, Deserialize, Serialize)]
@@ -168,6 +219,50 @@ impl Config {
     }
 
     pub fn parse(text: &str) -> Result<Config> {
+        let config: Config = Config::parse_shape(text)?;
+        config.check()?;
+        Ok(config)
+    }
+
+    /// What no type can say: names that must refer to something defined.
+    /// A misspelt stage would otherwise be a gate silently never applied.
+    fn check(&self) -> Result<()> {
+        let bad = |message: String| Error::Config {
+            path: FILE_NAME.into(),
+            message,
+        };
+        for (name, m) in &self.models {
+            for stage in m.gates.keys() {
+                if !m.stages.contains(stage) {
+                    return Err(bad(format!(
+                        "[models.{name}.gates.{stage}]: `{stage}` is not a stage of model `{name}` (its stages: {})",
+                        m.stages.join(", ")
+                    )));
+                }
+            }
+            for (stage, g) in &m.gates {
+                for role in g.roles.keys() {
+                    if !self.roles.contains_key(role) {
+                        return Err(bad(format!(
+                            "[models.{name}.gates.{stage}] roles: `{role}` is not a role (define it under [roles.{role}])"
+                        )));
+                    }
+                }
+            }
+        }
+        for (name, r) in &self.roles {
+            for i in &r.independent_of {
+                if !["promoter", "developer", "author"].contains(&i.as_str()) {
+                    return Err(bad(format!(
+                        "[roles.{name}] independent_of: `{i}` is not one of promoter, developer, author"
+                    )));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn parse_shape(text: &str) -> Result<Config> {
         toml::from_str(text).map_err(|e| {
             let line = e
                 .span()

@@ -215,7 +215,8 @@ pub fn parse_allowed_signers(text: &str, file: &Path) -> Result<Vec<AllowedSigne
         let mut rest: Vec<&str> = parts.collect();
         // Options come before the key type.
         while let Some(first) = rest.first() {
-            if first.starts_with("ssh-") || first.starts_with("ecdsa-") || first.starts_with("sk-") {
+            if first.starts_with("ssh-") || first.starts_with("ecdsa-") || first.starts_with("sk-")
+            {
                 break;
             }
             if let Some(ns) = first.strip_prefix("namespaces=") {

@@ -73,7 +73,10 @@ pub fn newest(store: &Store, entities: &[Entity]) -> Result<Vec<Option<String>>>
         stale.retain(|(i, tip)| {
             let e = &entities[*i];
             match rows.get(&e.name) {
-                Some((t, at)) if e.kind == EntityKind::Run && gix::ObjectId::from_hex(t.as_bytes()).ok() == Some(*tip) => {
+                Some((t, at))
+                    if e.kind == EntityKind::Run
+                        && gix::ObjectId::from_hex(t.as_bytes()).ok() == Some(*tip) =>
+                {
                     out[*i] = Some(at.clone());
                     false
                 }

@@ -38,7 +38,30 @@ impl Transcript {
 
     /// Runs `mlops <args>`; `expect` is the exit code the step should have.
     fn mlops(&self, args: &[&str], expect: i32) -> anyhow::Result<String> {
-        self.run_program(&self.exe, "mlops", args, expect)
+        self.run_program(&self.exe, "mlops", args, expect, &[])
+    }
+
+    /// Runs `mlops <args>` as another person: their identity and, when
+    /// they have one, their signing key (git's own configuration, passed
+    /// the way `git -c` would).
+    fn mlops_as(&self, who: &Person, args: &[&str], expect: i32) -> anyhow::Result<String> {
+        crate::outln!("\n  ({} <{}> at their own machine)", who.name, who.email);
+        let mut env: Vec<(String, String)> = vec![
+            ("GIT_AUTHOR_NAME".into(), who.name.into()),
+            ("GIT_AUTHOR_EMAIL".into(), who.email.into()),
+            ("GIT_COMMITTER_NAME".into(), who.name.into()),
+            ("GIT_COMMITTER_EMAIL".into(), who.email.into()),
+        ];
+        if let Some(key) = &who.key {
+            env.extend([
+                ("GIT_CONFIG_COUNT".into(), "2".into()),
+                ("GIT_CONFIG_KEY_0".into(), "gpg.format".into()),
+                ("GIT_CONFIG_VALUE_0".into(), "ssh".into()),
+                ("GIT_CONFIG_KEY_1".into(), "user.signingkey".into()),
+                ("GIT_CONFIG_VALUE_1".into(), key.display().to_string()),
+            ]);
+        }
+        self.run_program(&self.exe, "mlops", args, expect, &env)
     }
 
     /// Runs `mlops <args>` for the demo's own bookkeeping, without printing it.
@@ -60,7 +83,7 @@ impl Transcript {
     }
 
     fn git(&self, args: &[&str]) -> anyhow::Result<String> {
-        self.run_program(Path::new("git"), "git", args, 0)
+        self.run_program(Path::new("git"), "git", args, 0, &[])
     }
 
     fn run_program(
@@ -69,6 +92,7 @@ impl Transcript {
         shown: &str,
         args: &[&str],
         expect: i32,
+        env: &[(String, String)],
     ) -> anyhow::Result<String> {
         let shown_args: Vec<String> = args
             .iter()
@@ -86,6 +110,7 @@ impl Transcript {
             .current_dir(&self.dir)
             .env("MLOPS_DEMO", "1")
             .env("PATH", &self.path)
+            .envs(env.iter().map(|(k, v)| (k, v)))
             .output()
             .with_context(|| format!("cannot run `{shown}`"))?;
         let stdout = String::from_utf8_lossy(&out.stdout).to_string();
@@ -105,6 +130,32 @@ impl Transcript {
         }
         Ok(stdout)
     }
+}
+
+/// Someone other than the data scientist who runs the demo.
+struct Person {
+    name: &'static str,
+    email: &'static str,
+    /// Their SSH signing key, when `ssh-keygen` is there to make one.
+    key: Option<PathBuf>,
+}
+
+/// A fresh ed25519 key for the demo's risk officer, kept in the throwaway
+/// repository's `.git` (never committed); `None` without `ssh-keygen`.
+fn demo_key(dir: &Path, email: &str) -> Option<(PathBuf, String)> {
+    let keys = dir.join(".git/demo-keys");
+    std::fs::create_dir_all(&keys).ok()?;
+    let key = keys.join("risk-officer");
+    let ok = Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "", "-C", email, "-f"])
+        .arg(&key)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .ok()?
+        .status
+        .success();
+    let public = std::fs::read_to_string(key.with_extension("pub")).ok()?;
+    ok.then(|| (key, public.trim().to_string()))
 }
 
 pub fn run(_g: &Globals, args: Args) -> anyhow::Result<ExitCode> {
@@ -162,8 +213,33 @@ pub fn run(_g: &Globals, args: Args) -> anyhow::Result<ExitCode> {
         "Policy",
         "mlops.toml holds the model inventory entry and the promotion gates, reviewed like code.",
     );
-    std::fs::write(dir.join("mlops.toml"), DEMO_CONFIG)?;
-    crate::outln!("\n$ cat mlops.toml\n{}", indent(DEMO_CONFIG));
+    let signing = demo_key(&dir, RISK_OFFICER);
+    let config = match &signing {
+        Some((_, public)) => {
+            std::fs::create_dir_all(dir.join(".mlops"))?;
+            let line = format!("{RISK_OFFICER} namespaces=\"mlops-approval,git\" {public}\n");
+            std::fs::write(dir.join(".mlops/allowed_signers"), &line)?;
+            crate::outln!(
+                "\n$ cat .mlops/allowed_signers   # who may sign, with which key\n{}",
+                indent(&line)
+            );
+            DEMO_CONFIG.to_string()
+        }
+        None => {
+            crate::outln!("\n(ssh-keygen is not installed: the demo's approval is recorded unsigned, and its production gate says `signed = false`)");
+            DEMO_CONFIG.replace(
+                "roles = { risk = 1 }",
+                "roles = { risk = 1 }\nsigned = false",
+            )
+        }
+    };
+    let risk_officer = Person {
+        name: "Riya Risk",
+        email: RISK_OFFICER,
+        key: signing.map(|(k, _)| k),
+    };
+    std::fs::write(dir.join("mlops.toml"), &config)?;
+    crate::outln!("\n$ cat mlops.toml\n{}", indent(&config));
     t.mlops(&["config"], 0)?;
 
     t.section(
@@ -296,14 +372,32 @@ pub fn run(_g: &Globals, args: Args) -> anyhow::Result<ExitCode> {
         0,
     )?;
     t.mlops(&["promote", "credit-risk@0.1.0", "--to", "staging"], 0)?;
+    let unsigned: &[&str] = if risk_officer.key.is_some() {
+        &[]
+    } else {
+        &["--unsigned"]
+    };
+    crate::outln!(
+        "\nThe risk officer approves under their own identity, signed with their own key:"
+    );
+    let mut approve = vec![
+        "approve",
+        "credit-risk@0.1.0",
+        "--stage",
+        "production",
+        "--role",
+        "risk",
+        "--comment",
+        "validation report reviewed",
+    ];
+    approve.extend_from_slice(unsigned);
+    t.mlops_as(&risk_officer, &approve, 0)?;
     t.mlops(
         &[
             "promote",
             "credit-risk@0.1.0",
             "--to",
             "production",
-            "--approved-by",
-            "risk-officer@bank.example",
             "--reason",
             "quarterly release",
         ],
@@ -335,6 +429,7 @@ pub fn run(_g: &Globals, args: Args) -> anyhow::Result<ExitCode> {
         ],
         1,
     )?;
+    crate::outln!("\nTyping the risk officer's name does not count as their approval:");
     t.mlops(
         &[
             "promote",
@@ -342,7 +437,29 @@ pub fn run(_g: &Globals, args: Args) -> anyhow::Result<ExitCode> {
             "--to",
             "production",
             "--approved-by",
-            "risk-officer@bank.example",
+            "risk:risk-officer@bank.example",
+            "--check",
+        ],
+        1,
+    )?;
+    let mut approve = vec![
+        "approve",
+        "credit-risk@0.2.0",
+        "--stage",
+        "production",
+        "--role",
+        "risk",
+        "--comment",
+        "back-test on 2025 Q4 reviewed",
+    ];
+    approve.extend_from_slice(unsigned);
+    t.mlops_as(&risk_officer, &approve, 0)?;
+    t.mlops(
+        &[
+            "promote",
+            "credit-risk@0.2.0",
+            "--to",
+            "production",
             "--reason",
             "better AUC on the same data",
         ],
@@ -440,6 +557,8 @@ fn indent(text: &str) -> String {
 }
 
 /// The demo's policy: an inventory entry, gates per stage and a monitor.
+const RISK_OFFICER: &str = "risk-officer@bank.example";
+
 const DEMO_CONFIG: &str = r#"[project]
 name = "credit-risk-demo"
 
@@ -459,9 +578,16 @@ metrics = ["auc >= 0.70", "accuracy >= 0.70"]
 
 [models.credit-risk.gates.production]
 metrics = ["auc >= current - 0.01"]
-approvals = 1
-approvers = ["risk-officer@bank.example"]
+roles = { risk = 1 }
 card = ["purpose", "intended_use", "limitations"]
+
+# Who may approve: people by their git e-mail address; an approval must be
+# independent of the promoter, the run's developer and the code's authors.
+[roles.risk]
+members = ["risk-officer@bank.example"]
+
+[signing]
+allowed_signers = ".mlops/allowed_signers"
 
 [monitors.credit-inputs]
 reference = "credit"

@@ -1,6 +1,7 @@
 //! The command line: parse arguments, resolve them into plain settings, call
 //! the library, print. Nothing here decides what a record contains.
 
+mod approve;
 mod checkpoint;
 mod config;
 mod data;
@@ -66,6 +67,9 @@ pub enum Command {
     Drift(drift::Args),
     /// Write a model's audit report (Markdown and HTML) from the report templates.
     Report(report::Args),
+    /// Approve a model version for a stage, under your own identity, signed
+    /// with your own key (git's signing configuration).
+    Approve(approve::Args),
     /// Put the previous (or a named) version back in a stage.
     Rollback(promote::RollbackArgs),
     /// Print the artifacts (paths and SHA-256) of `name@stage|version`, for deploy scripts.
@@ -136,6 +140,7 @@ pub fn run() -> anyhow::Result<ExitCode> {
         Command::Model(a) => model::run(&g, a),
         Command::Promote(a) => promote::run(&g, a),
         Command::Rollback(a) => promote::rollback(&g, a),
+        Command::Approve(a) => approve::run(&g, a),
         Command::Drift(a) => drift::run(&g, a),
         Command::Report(a) => report::run(&g, a),
         Command::Resolve(a) => promote::resolve(&g, a),

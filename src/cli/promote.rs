@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use crate::cli::{print_json, Globals};
 use crate::config::Config;
 use crate::context;
+use crate::registry::policy::Policy;
 use crate::registry::promote::{self, Outcome, PromoteOptions, RollbackOptions};
 use crate::registry::spec::{self, Selector};
 use crate::registry::verdict;
@@ -36,13 +37,31 @@ pub struct Args {
     /// Also move the git tag `mlops/<name>/<stage>` (never pushed).
     #[arg(long)]
     tag: bool,
+    /// Read the policy (`mlops.toml`, allowed signers) at this commit
+    /// instead of `HEAD`; in a pull request, the base branch's.
+    #[arg(long, value_name = "REV")]
+    policy_rev: Option<String>,
+    /// Apply the working tree's `mlops.toml` although it differs from the
+    /// committed one (recorded with the promotion as an override).
+    #[arg(long)]
+    allow_uncommitted_policy: bool,
 }
 
 pub fn run(g: &Globals, a: Args) -> anyhow::Result<ExitCode> {
     let s = spec::parse(&a.spec, None)?;
     crate::names::validate(&a.to)?;
     let store = g.store()?;
-    let config = Config::load(&store.root())?;
+    let policy = Policy::load(&store, a.policy_rev.as_deref(), a.allow_uncommitted_policy)?;
+    if policy.source.uncommitted && !g.quiet {
+        eprintln!(
+            "warning: applying the working tree's mlops.toml, which is not committed; the promotion records it as an override"
+        );
+    }
+    let allowed = policy.allowed_signers(&store)?;
+    let checked = promote::Checked {
+        policy: &policy,
+        allowed: &allowed,
+    };
     let opts = PromoteOptions {
         model: s.model.clone(),
         selector: s.selector,
@@ -52,11 +71,11 @@ pub fn run(g: &Globals, a: Args) -> anyhow::Result<ExitCode> {
         force: a.force,
     };
     let (eval, recorded, code) = if a.check {
-        let e = promote::check(&store, &config, &opts)?;
+        let e = promote::check(&store, &checked, &opts)?;
         let code = if e.pass { 0 } else { 1 };
         (e, None, code)
     } else {
-        match promote::promote(&store, &config, &opts)? {
+        match promote::promote(&store, &checked, &opts)? {
             Outcome::Recorded(e, r) => (e, Some(r), 0),
             Outcome::Refused(e) => (e, None, 1),
             Outcome::AlreadyThere(e) => {

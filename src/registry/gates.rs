@@ -3,8 +3,6 @@
 //! verdict in a pull request and the record of the promotion explain
 //! themselves.
 
-use std::collections::BTreeSet;
-
 use chrono::{DateTime, Utc};
 
 use crate::config::{GateConfig, ModelConfig};
@@ -212,47 +210,16 @@ pub fn evaluate(input: &GateInput) -> Result<Vec<GateResult>> {
         });
     }
 
-    if gate.approvals > 0 || !gate.approvers.is_empty() {
-        let allowed = |who: &str| {
-            gate.approvers.is_empty()
-                || gate.approvers.iter().any(|a| {
-                    who == a || who.contains(&format!("<{a}>")) || email_of(who) == Some(a.as_str())
-                })
-        };
-        let actor_email = email_of(input.actor).unwrap_or(input.actor);
-        let mut counted = BTreeSet::new();
-        let mut refused = Vec::new();
-        for a in input.approvals {
-            let self_approval =
-                a.who == input.actor || email_of(&a.who).unwrap_or(&a.who) == actor_email;
-            if self_approval {
-                refused.push(format!("{} (self-approval)", a.who));
-            } else if !allowed(&a.who) {
-                refused.push(format!("{} (not an approver)", a.who));
-            } else {
-                counted.insert(a.who.clone());
-            }
-        }
-        let need = gate.approvals.max(1) as usize;
-        let mut actual = format!("{} of {need}", counted.len());
-        if !counted.is_empty() {
-            actual.push_str(&format!(
-                ": {}",
-                counted.iter().cloned().collect::<Vec<_>>().join(", ")
-            ));
-        }
-        if !refused.is_empty() {
-            actual.push_str(&format!("; not counted: {}", refused.join(", ")));
-        }
+    if gate.wants_approvals() {
+        // The approvals were judged one by one before (signature, role,
+        // independence: `registry::approvals`); here they are counted.
+        let (pass, expected, actual) =
+            crate::registry::approvals::gate_result(input.approvals, gate, input.stage);
         out.push(GateResult {
             gate: "approvals".into(),
-            expected: if gate.approvers.is_empty() {
-                format!("{need} distinct approver(s), not the promoter")
-            } else {
-                format!("{need} of {}", gate.approvers.join(", "))
-            },
+            expected,
             actual,
-            pass: counted.len() >= need,
+            pass,
         });
     }
 
@@ -309,13 +276,6 @@ pub fn evaluate(input: &GateInput) -> Result<Vec<GateResult>> {
         });
     }
     Ok(out)
-}
-
-/// `Name <mail>` → `mail`.
-fn email_of(who: &str) -> Option<&str> {
-    let start = who.find('<')?;
-    let end = who.rfind('>')?;
-    (end > start).then(|| &who[start + 1..end])
 }
 
 #[cfg(test)]

@@ -3,8 +3,11 @@
 //! stage is derived from those events every time (`state`), never stored as a
 //! second truth.
 
+pub mod approvals;
+pub mod approve;
 pub mod ci;
 pub mod gates;
+pub mod policy;
 pub mod promote;
 pub mod records;
 pub mod register;

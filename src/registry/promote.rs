@@ -15,6 +15,7 @@ use crate::context;
 use crate::error::{Error, Result};
 use crate::gitcli;
 use crate::record::{Draft, Record};
+use crate::registry::approvals::Parties;
 use crate::registry::ci;
 use crate::registry::gates::{self, DriftStatus, GateInput};
 use crate::registry::records::{
@@ -33,6 +34,13 @@ pub struct PromoteOptions {
     pub force: bool,
 }
 
+/// What gates are checked against: the committed policy, and the keys it
+/// trusts.
+pub struct Checked<'a> {
+    pub policy: &'a crate::registry::policy::Policy,
+    pub allowed: &'a [crate::signing::AllowedSigner],
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct Evaluation {
     pub model: String,
@@ -40,6 +48,8 @@ pub struct Evaluation {
     pub candidate: VersionInfo,
     pub current: Option<VersionInfo>,
     pub gates: Vec<GateResult>,
+    /// Every approval considered, counted or not and why.
+    pub approvals: Vec<Approval>,
     pub pass: bool,
 }
 
@@ -73,44 +83,64 @@ pub fn drift_status(store: &Store, monitor: &str) -> Result<Option<DriftStatus>>
         }))
 }
 
-fn approvals(who: &[String]) -> Vec<Approval> {
-    let when = context::now_timestamp();
-    let mut out: Vec<Approval> = Vec::new();
-    for w in who {
-        let (who, role) = match w.split_once(':') {
-            Some((r, w)) if !r.contains('@') && !r.contains('<') => {
-                (w.trim().to_string(), Some(r.trim().to_string()))
-            }
-            _ => (w.trim().to_string(), None),
-        };
-        if !who.is_empty() && !out.iter().any(|a| a.who == who) {
-            out.push(Approval {
-                who,
-                role,
-                when: when.clone(),
-            });
+/// Who the approvals must be independent of.
+fn parties(store: &Store, candidate: &VersionInfo, promoter: &str) -> Result<Parties> {
+    let developer = match &candidate.version.run_id {
+        Some(run) => {
+            let entity = Entity::new(EntityKind::Run, run)?;
+            store
+                .history(&entity)?
+                .records
+                .first()
+                .map(|r| crate::signing::normalise_email(r.actor()))
         }
-    }
-    out
+        None => None,
+    };
+    let authors = match &candidate.version.code_commit {
+        Some(c) => store.db().commit_people(c).unwrap_or_default(),
+        None => Vec::new(),
+    };
+    Ok(Parties {
+        promoter: crate::signing::normalise_email(promoter),
+        developer,
+        authors,
+    })
 }
 
 fn evaluate_on(
     store: &Store,
-    config: &Config,
+    checked: &Checked,
     state: &ModelState,
+    records: &[Record],
     opts: &PromoteOptions,
     actor: &str,
 ) -> Result<Evaluation> {
+    let config = &checked.policy.config;
     let candidate = state.resolve(&opts.selector)?.clone();
     let model_cfg = config.model(&opts.model);
-    let drift = match model_cfg
+    let default_gate = crate::config::GateConfig::default();
+    let gate = model_cfg
         .and_then(|c| c.gates.get(&opts.stage))
-        .and_then(|g| g.drift_monitor.as_ref())
-    {
+        .unwrap_or(&default_gate);
+    let drift = match &gate.drift_monitor {
         Some(m) => drift_status(store, m)?,
         None => None,
     };
-    let approvals = approvals(&opts.approved_by);
+    let when = context::now_timestamp();
+    let mut approvals =
+        crate::registry::approvals::recorded(records, &candidate, &opts.stage, checked.allowed);
+    approvals.extend(
+        opts.approved_by
+            .iter()
+            .filter_map(|w| crate::registry::approvals::asserted(w, &when)),
+    );
+    crate::registry::approvals::judge(
+        &mut approvals,
+        gate,
+        &opts.stage,
+        config,
+        &parties(store, &candidate, actor)?,
+    );
     let gates = gates::evaluate(&GateInput {
         state,
         candidate: &candidate,
@@ -132,15 +162,18 @@ fn evaluate_on(
         candidate,
         current,
         gates,
+        approvals,
         pass,
     })
 }
 
 /// Evaluates the gates without recording anything (`--check`).
-pub fn check(store: &Store, config: &Config, opts: &PromoteOptions) -> Result<Evaluation> {
-    let state = model_state(store, &opts.model)?;
+pub fn check(store: &Store, checked: &Checked, opts: &PromoteOptions) -> Result<Evaluation> {
+    let entity = Entity::new(EntityKind::Model, &opts.model)?;
+    let history = store.history(&entity)?;
+    let state = existing_state(&opts.model, &history)?;
     let actor = store.identity().unwrap_or_default();
-    evaluate_on(store, config, &state, opts, &actor)
+    evaluate_on(store, checked, &state, &history.records, opts, &actor)
 }
 
 pub enum Outcome {
@@ -151,7 +184,8 @@ pub enum Outcome {
     AlreadyThere(Evaluation),
 }
 
-pub fn promote(store: &Store, config: &Config, opts: &PromoteOptions) -> Result<Outcome> {
+pub fn promote(store: &Store, checked: &Checked, opts: &PromoteOptions) -> Result<Outcome> {
+    let config = &checked.policy.config;
     if opts.force && opts.reason.as_deref().is_none_or(|r| r.trim().is_empty()) {
         return Err(Error::invalid_with_hint(
             "`--force` needs a `--reason`",
@@ -164,11 +198,11 @@ pub fn promote(store: &Store, config: &Config, opts: &PromoteOptions) -> Result<
     // on every compare-and-swap retry.
     let code_commit = gitcli::try_output(&store.root(), &["rev-parse", "--verify", "-q", "HEAD"]);
     let ci = ci::detect();
-    let approvals = approvals(&opts.approved_by);
     let mut last: Option<Evaluation> = None;
     let result = store.append(&entity, |tip| {
-        let state = existing_state(&opts.model, &tip.history()?)?;
-        let eval = evaluate_on(store, config, &state, opts, &actor)?;
+        let history = tip.history()?;
+        let state = existing_state(&opts.model, &history)?;
+        let eval = evaluate_on(store, checked, &state, &history.records, opts, &actor)?;
         if eval.candidate.stages.contains(&opts.stage) {
             return Ok(ControlFlow::Break(Outcome::AlreadyThere(eval)));
         }
@@ -191,12 +225,13 @@ pub fn promote(store: &Store, config: &Config, opts: &PromoteOptions) -> Result<
                 "overridden".into()
             },
             gates: eval.gates.clone(),
-            approvals: approvals.clone(),
+            approvals: eval.approvals.clone(),
             reason: opts.reason.as_deref().map(crate::run::redact::free_text),
             is_override: !eval.pass,
             code_commit: code_commit.clone(),
             ci: ci.clone(),
             inventory: Inventory::from_config(config.model(&opts.model)),
+            policy: Some(checked.policy.source.clone()),
         };
         let summary = format!(
             "{} {}@{} to {}{}",
@@ -319,6 +354,7 @@ pub fn rollback(
             ),
             ci: ci::detect(),
             inventory: Inventory::from_config(config.model(&opts.model)),
+            policy: None,
         };
         let summary = format!(
             "rollback {} {}: {} -> {}",
@@ -388,6 +424,7 @@ pub fn deprecate(
             code_commit: None,
             ci: ci::detect(),
             inventory: Inventory::from_config(config.model(model)),
+            policy: None,
         };
         let mut summary = format!("deprecate {model}@{version}");
         if !v.stages.is_empty() {

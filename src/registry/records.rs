@@ -78,11 +78,110 @@ pub struct GateResult {
     pub pass: bool,
 }
 
+/// An approval as a promotion records it: who, in which role, how it was
+/// given (`signed`: an approval record signed by the approver;
+/// `asserted`: typed by the promoter with `--approved-by`), and whether the
+/// gate counted it, with the reason when not.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Approval {
     pub who: String,
     pub role: Option<String>,
     pub when: String,
+    #[serde(default = "asserted")]
+    pub source: String,
+    /// The approval record, for a signed approval.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub record: Option<String>,
+    /// The signing key's fingerprint, for a signed approval.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+    #[serde(default = "yes")]
+    pub counted: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub not_counted: Option<String>,
+}
+
+fn asserted() -> String {
+    "asserted".into()
+}
+
+fn yes() -> bool {
+    true
+}
+
+pub const APPROVAL: &str = "approval";
+
+/// A file the approver's decision rests on (a validation report), pinned by
+/// its hash.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Evidence {
+    pub path: String,
+    pub sha256: String,
+}
+
+/// `mlops approve`: an approval made by the approver, on the model's chain.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ApprovalRecord {
+    pub model: String,
+    pub version: String,
+    /// The exact version record approved.
+    pub version_record: String,
+    pub stage: String,
+    /// The approver's e-mail address (normalised).
+    pub approver: String,
+    pub role: Option<String>,
+    pub comment: Option<String>,
+    pub evidence: Vec<Evidence>,
+    /// The signed bytes: the canonical JSON of the fields above and the
+    /// signing namespace. What a signature covers — not the record's place
+    /// in the chain, so an approval survives losing a race to another writer.
+    pub statement: String,
+    /// `None` for an approval made with `--unsigned`.
+    pub signature: Option<crate::signing::Signature>,
+}
+
+impl ApprovalRecord {
+    /// The statement these fields make (what must have been signed).
+    pub fn expected_statement(&self) -> String {
+        statement(
+            &self.model,
+            &self.version,
+            &self.version_record,
+            &self.stage,
+            &self.approver,
+            self.role.as_deref(),
+            self.comment.as_deref(),
+            &self.evidence,
+        )
+    }
+}
+
+/// The canonical statement an approval signs.
+#[allow(clippy::too_many_arguments)]
+pub fn statement(
+    model: &str,
+    version: &str,
+    version_record: &str,
+    stage: &str,
+    approver: &str,
+    role: Option<&str>,
+    comment: Option<&str>,
+    evidence: &[Evidence],
+) -> String {
+    let value = serde_json::json!({
+        "approval": {
+            "model": model,
+            "version": version,
+            "version_record": version_record,
+            "stage": stage,
+            "approver": approver,
+            "role": role,
+            "comment": comment,
+            "evidence": evidence,
+            "namespace": crate::signing::APPROVAL_NAMESPACE,
+        }
+    });
+    String::from_utf8(crate::record::canonical_bytes(&value)).expect("JSON is UTF-8")
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
@@ -121,6 +220,9 @@ pub struct Promotion {
     pub code_commit: Option<String>,
     pub ci: Option<CiContext>,
     pub inventory: Inventory,
+    /// The policy the gates were read from (absent before mlops 0.2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy: Option<crate::registry::policy::PolicyRef>,
 }
 
 /// Settles a version string claimed by several records (two clones that

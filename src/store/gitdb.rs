@@ -253,6 +253,65 @@ impl GitDb {
         !running
     }
 
+    /// The commit a revision names (`HEAD`, a branch, an id), `None` when it
+    /// names nothing (no commit yet).
+    pub fn resolve_rev(&self, rev: &str) -> Result<Option<ObjectId>> {
+        // git's own revision grammar (gix is built without it): `HEAD`,
+        // `origin/main`, `v1.2^`, ids.
+        let spec = format!("{rev}^{{commit}}");
+        match crate::gitcli::try_output(&self.root(), &["rev-parse", "--verify", "-q", &spec]) {
+            Some(hex) => ObjectId::from_hex(hex.trim().as_bytes())
+                .map(Some)
+                .map_err(|e| Error::Git(e.to_string())),
+            None => Ok(None),
+        }
+    }
+
+    /// A file of a commit's tree by its path: its blob id and bytes.
+    pub fn file_at(&self, commit: ObjectId, path: &str) -> Result<Option<(ObjectId, Vec<u8>)>> {
+        let tree = self
+            .repo
+            .find_commit(commit)
+            .map_err(Error::git)?
+            .tree()
+            .map_err(Error::git)?;
+        match tree.lookup_entry_by_path(path).map_err(Error::git)? {
+            Some(entry) if entry.mode().is_blob() => {
+                let blob = self.repo.find_blob(entry.oid()).map_err(Error::git)?;
+                Ok(Some((entry.oid().to_owned(), blob.data.clone())))
+            }
+            _ => Ok(None),
+        }
+    }
+
+    /// The author's and committer's e-mail addresses of a commit (normalised).
+    pub fn commit_people(&self, id: &str) -> Result<Vec<String>> {
+        let oid = ObjectId::from_hex(id.as_bytes()).map_err(|e| Error::Git(e.to_string()))?;
+        let commit = self.repo.find_commit(oid).map_err(Error::git)?;
+        let mut out = Vec::new();
+        if let Ok(a) = commit.author() {
+            out.push(crate::signing::normalise_email(&a.email.to_string()));
+        }
+        if let Ok(c) = commit.committer() {
+            out.push(crate::signing::normalise_email(&c.email.to_string()));
+        }
+        out.dedup();
+        Ok(out)
+    }
+
+    /// A value of git's configuration (repository, user, system, environment).
+    pub fn config_string(&self, key: &str) -> Option<String> {
+        self.repo
+            .config_snapshot()
+            .string(key)
+            .map(|v| v.to_string())
+    }
+
+    /// How git is configured to sign, if it is.
+    pub fn signer(&self) -> Option<crate::signing::Signer> {
+        crate::signing::Signer::from_git(|k| self.config_string(k))
+    }
+
     /// A handle another thread can open its own `GitDb` from (gix
     /// repositories are not shared between threads).
     pub fn shared(&self) -> SharedDb {

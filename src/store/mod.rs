@@ -217,6 +217,11 @@ impl Store {
         self.db.identity()
     }
 
+    /// Git's signing set-up (`gpg.format`, `user.signingkey`, ...), if any.
+    pub fn signer(&self) -> Option<crate::signing::Signer> {
+        self.db.signer()
+    }
+
     /// Every entity that has a history, optionally of one kind, sorted by name
     /// (runs folded into the archive included).
     pub fn entities(&self, kind: Option<EntityKind>) -> Result<Vec<Entity>> {

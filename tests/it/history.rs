@@ -289,7 +289,7 @@ fn mixed_writers_beside_maintenance_lose_nothing() {
     let repo = Repo::new();
     repo.git(&["config", "gc.auto", "1"]).ok();
     repo.git(&["config", "gc.autoDetach", "false"]).ok();
-    repo.write(
+    repo.commit_file(
         "mlops.toml",
         "[models.m]\nstages = [\"staging\", \"production\"]\n",
     );

@@ -15,7 +15,7 @@ use crate::support::{Out, Repo};
 /// A repository with this `mlops.toml`.
 fn repo_with(toml: &str) -> Repo {
     let repo = Repo::new();
-    repo.write("mlops.toml", toml);
+    repo.commit_file("mlops.toml", toml);
     repo
 }
 
@@ -353,12 +353,15 @@ skip_stage_order = true
 
 #[test]
 fn approvals_count_distinct_allowed_approvers_and_never_the_promoter() {
+    // Asserted approvals (`--approved-by`) count only where the gate says
+    // `signed = false`; signed ones are tested in governance.rs.
     let repo = repo_with(
         r#"
 [models.fraud]
 stages = ["production"]
 [models.fraud.gates.production]
 approvals = 2
+signed = false
 approvers = ["alice@bank.example", "bob@bank.example", "test@example.com"]
 "#,
     );
@@ -375,10 +378,11 @@ approvers = ["alice@bank.example", "bob@bank.example", "test@example.com"]
         g["expected"],
         "2 of alice@bank.example, bob@bank.example, test@example.com"
     );
-    assert_eq!(g["actual"], "0 of 2");
+    assert_eq!(g["actual"], "0 counted");
 
     // The promoter (test@example.com, the git identity) approving themself is
-    // not counted, nor is someone outside the list, nor a repeated approver.
+    // not counted, nor is someone outside the list, nor a repeated approver
+    // (in whatever case it is typed), nor an empty name.
     let out = promote(
         &repo,
         &[
@@ -392,7 +396,9 @@ approvers = ["alice@bank.example", "bob@bank.example", "test@example.com"]
             "--approved-by",
             "alice@bank.example",
             "--approved-by",
-            "alice@bank.example",
+            "ALICE@bank.example",
+            "--approved-by",
+            "",
             "--json",
         ],
     )
@@ -401,18 +407,25 @@ approvers = ["alice@bank.example", "bob@bank.example", "test@example.com"]
     let g = gate(&out, "approvals");
     assert_eq!(g["pass"], false);
     let actual = g["actual"].as_str().unwrap();
-    assert!(actual.starts_with("1 of 2: alice@bank.example"), "{actual}");
     assert!(
-        actual.contains("test@example.com (self-approval)"),
+        actual.starts_with("1 counted: alice@bank.example (asserted)"),
         "{actual}"
     );
     assert!(
-        actual.contains("Mallory <mallory@bank.example> (not an approver)"),
+        actual.contains("test@example.com — the promoter cannot approve their own promotion"),
+        "{actual}"
+    );
+    assert!(
+        actual.contains("mallory@bank.example — not on the gate's list of approvers"),
+        "{actual}"
+    );
+    assert!(
+        actual.contains("alice@bank.example — counted once already"),
         "{actual}"
     );
     assert!(tip(&repo, "fraud").is_some() && moves(&repo, "fraud").is_empty());
 
-    // Two distinct allowed approvers, one given with a role and a display name.
+    // Two distinct allowed approvers, one given with a display name.
     promote(
         &repo,
         &[
@@ -420,7 +433,7 @@ approvers = ["alice@bank.example", "bob@bank.example", "test@example.com"]
             "--to",
             "production",
             "--approved-by",
-            "risk-lead:Alice <alice@bank.example>",
+            "Alice <alice@bank.example>",
             "--approved-by",
             "bob@bank.example",
             "--reason",
@@ -432,18 +445,22 @@ approvers = ["alice@bank.example", "bob@bank.example", "test@example.com"]
     assert_eq!(p["reason"], "quarterly release");
     let approvals = p["approvals"].as_array().unwrap();
     assert_eq!(approvals.len(), 2);
-    assert_eq!(approvals[0]["who"], "Alice <alice@bank.example>");
-    assert_eq!(approvals[0]["role"], "risk-lead");
+    assert_eq!(approvals[0]["who"], "alice@bank.example");
+    assert_eq!(approvals[0]["source"], "asserted");
+    assert_eq!(approvals[0]["counted"], true);
     assert_eq!(approvals[0]["when"], "2026-03-01T09:00:00.000000Z");
     assert_eq!(approvals[1]["who"], "bob@bank.example");
-    assert!(approvals[1]["role"].is_null());
     assert_eq!(p["gates"][0]["pass"], true);
+    // The promotion names the policy it was checked against: the committed
+    // mlops.toml's blob.
+    let blob = repo.git(&["rev-parse", "HEAD:mlops.toml"]).ok().stdout;
+    assert_eq!(p["policy"]["blob"], blob.trim());
 }
 
 #[test]
 fn approvals_without_a_list_accept_anyone_but_the_promoter() {
     let repo = repo_with(
-        "[models.fraud]\nstages = [\"production\"]\n[models.fraud.gates.production]\napprovals = 1\n",
+        "[models.fraud]\nstages = [\"production\"]\n[models.fraud.gates.production]\napprovals = 1\nsigned = false\n",
     );
     version(&repo, "fraud", "1.0.0", 0.91);
     let own = promote(
@@ -453,7 +470,7 @@ fn approvals_without_a_list_accept_anyone_but_the_promoter() {
             "--to",
             "production",
             "--approved-by",
-            "Test User <test@example.com>",
+            "Test User <TEST@example.com>",
             "--check",
             "--json",
         ],
@@ -503,7 +520,7 @@ card = ["purpose", "limitations", "training_data"]
     assert_eq!(g["actual"], "missing: limitations");
     assert!(moves(&repo, "fraud").is_empty());
 
-    repo.write("mlops.toml", &toml("not for corporate cards"));
+    repo.commit_file("mlops.toml", &toml("not for corporate cards"));
     let out = promote(&repo, &["fraud@1.0.0", "--to", "production", "--json"])
         .ok()
         .json();

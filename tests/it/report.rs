@@ -3,7 +3,7 @@
 use crate::support::Repo;
 
 fn model_with_history(repo: &Repo, owner: &str) {
-    repo.write(
+    repo.commit_file(
         "mlops.toml",
         &format!("[models.fraud]\nowner = \"{owner}\"\npurpose = \"flag fraud\"\n"),
     );
@@ -106,7 +106,7 @@ fn templates_in_the_repository_override_the_built_in_ones() {
 /// dataset that writes its model and its importances, two versions, gated
 /// promotions with an approval, and a drift monitor with two reports.
 fn full_history(repo: &Repo) {
-    repo.write(
+    repo.commit_file(
         "mlops.toml",
         r#"[models.churn]
 owner = "crm-models@bank.example"
@@ -117,6 +117,7 @@ explainability = "out/importance.csv"
 [models.churn.gates.production]
 metrics = ["auc >= 0.6"]
 approvals = 1
+signed = false
 
 [monitors.churn-inputs]
 reference = "train.csv"

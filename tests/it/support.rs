@@ -167,6 +167,15 @@ impl Repo {
         p
     }
 
+    /// Writes and commits a file (the policy in `mlops.toml` is read from
+    /// the commit, as a reviewed change).
+    pub fn commit_file(&self, rel: &str, contents: &str) -> PathBuf {
+        let p = self.write(rel, contents);
+        self.git(&["add", rel]).ok();
+        self.git(&["commit", "-q", "-m", &format!("{rel}")]).ok();
+        p
+    }
+
     pub fn read(&self, rel: &str) -> String {
         std::fs::read_to_string(self.path.join(rel)).unwrap()
     }
