@@ -296,3 +296,27 @@ pub fn verify_ssh(
         key: fingerprint,
     })
 }
+
+/// Checks that an SSH signature is intact: made over `payload` under
+/// `namespace` by the key it carries, whose fingerprint it returns. Whether
+/// that key may sign for someone is the policy's question (the allowed
+/// signers of the day), asked when the signature is used; this one is the
+/// record's integrity, which holds forever.
+pub fn verify_ssh_intact(
+    payload: &[u8],
+    armored: &str,
+    namespace: &str,
+) -> std::result::Result<String, String> {
+    let sig = ssh_key::SshSig::from_pem(armored.as_bytes())
+        .map_err(|e| format!("not an SSH signature: {e}"))?;
+    if sig.namespace() != namespace {
+        return Err(format!(
+            "signed for `{}`, not `{namespace}`",
+            sig.namespace()
+        ));
+    }
+    let key = ssh_key::PublicKey::from(sig.public_key().clone());
+    key.verify(namespace, payload, &sig)
+        .map_err(|_| "the signature does not match the statement".to_string())?;
+    Ok(key.fingerprint(ssh_key::HashAlg::Sha256).to_string())
+}

@@ -4,7 +4,6 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use crate::cli::{print_json, Globals};
-use crate::config::Config;
 use crate::registry::spec::{self, Selector};
 
 #[derive(clap::Args, Debug)]
@@ -25,7 +24,12 @@ pub fn run(g: &Globals, a: Args) -> anyhow::Result<ExitCode> {
     let s = spec::parse(&a.spec, Some(Selector::Latest))?;
     let selector = a.spec.contains('@').then_some(&s.selector);
     let store = g.store()?;
-    let config = Config::load(&store.root())?;
+    // The inventory and gates as reviewed: the committed mlops.toml.
+    let (policy, differs) = crate::registry::policy::Policy::committed(&store)?;
+    if differs && !g.quiet {
+        eprintln!("warning: mlops.toml differs from the committed one; the report uses the committed one (commit the change to report it)");
+    }
+    let config = policy.config;
     let req = crate::report::Request {
         model: &s.model,
         selector,

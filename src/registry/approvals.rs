@@ -249,3 +249,36 @@ pub fn gate_result(
     }
     (pass, expected.join(", "), actual)
 }
+
+/// What `mlops verify` finds wrong with an approval record, if anything: a
+/// statement that no longer says what the record says, a signature that
+/// does not verify over it, or an approver who is not who recorded it.
+pub fn integrity(r: &Record) -> Option<String> {
+    let a = match r.parse::<ApprovalRecord>() {
+        Ok(a) => a,
+        Err(e) => return Some(format!("cannot be read as an approval: {e}")),
+    };
+    if a.statement != a.expected_statement() {
+        return Some("its signed statement does not match its fields".into());
+    }
+    if normalise_email(r.actor()) != normalise_email(&a.approver) {
+        return Some(format!(
+            "recorded by {} for approver {}",
+            r.actor(),
+            a.approver
+        ));
+    }
+    let sig = a.signature.as_ref()?;
+    if sig.format != "ssh" {
+        return None;
+    }
+    match crate::signing::verify_ssh_intact(
+        a.statement.as_bytes(),
+        &sig.armored,
+        APPROVAL_NAMESPACE,
+    ) {
+        Ok(key) if key == sig.key => None,
+        Ok(key) => Some(format!("signed by key {key}, recorded as {}", sig.key)),
+        Err(why) => Some(why),
+    }
+}

@@ -114,6 +114,22 @@ impl Policy {
         })
     }
 
+    /// The committed policy for readers that must not fail on a work in
+    /// progress (the audit report): the one at `HEAD`, and whether the
+    /// working tree's file differs from it; the working tree's before the
+    /// first commit.
+    pub fn committed(store: &Store) -> Result<(Policy, bool)> {
+        if store.db().resolve_rev("HEAD")?.is_none() {
+            return Ok((Policy::load(store, None, true)?, false));
+        }
+        let at_head = Policy::load(store, Some("HEAD"), false)?;
+        let differs = match std::fs::read(store.root().join(FILE_NAME)) {
+            Ok(b) => at_head.source.sha256.as_deref() != Some(sha256(&b).as_str()),
+            Err(_) => at_head.source.sha256.is_some(),
+        };
+        Ok((at_head, differs))
+    }
+
     /// Another policy file (the allowed signers) as committed beside
     /// `mlops.toml`; from the working tree when the policy itself is the
     /// working tree's.

@@ -116,6 +116,9 @@ struct TipFile {
     valid: bool,
     /// A run's records, kept to derive its index row once, here.
     run_record: Option<Record>,
+    /// What is wrong inside a well-formed record (an approval whose
+    /// signature does not verify).
+    problem: Option<String>,
 }
 
 fn check_tip_file(db: &GitDb, file: layout::File) -> Result<TipFile> {
@@ -127,6 +130,7 @@ fn check_tip_file(db: &GitDb, file: layout::File) -> Result<TipFile> {
             record: None,
             valid,
             run_record: None,
+            problem: None,
         });
     }
     let parsed = file
@@ -135,12 +139,20 @@ fn check_tip_file(db: &GitDb, file: layout::File) -> Result<TipFile> {
         .and_then(|hex| Record::from_bytes(&bytes, Some(hex)).ok())
         .filter(|r| r.kind() == file.folder);
     let record = parsed.as_ref().map(Facts::of);
+    let problem = parsed
+        .as_ref()
+        .filter(|r| r.kind() == crate::registry::records::APPROVAL)
+        .and_then(|r| {
+            crate::registry::approvals::integrity(r)
+                .map(|why| format!("approval {}: {why}", r.id()))
+        });
     let run_record = parsed.filter(|r| r.kind() == "run" || r.kind() == "run-amendment");
     Ok(TipFile {
         valid: record.is_some(),
         file,
         record,
         run_record,
+        problem,
     })
 }
 
@@ -188,6 +200,9 @@ pub fn check(db: &GitDb, shared: &SharedDb, tip: ObjectId) -> Result<ChainFacts>
             .collect::<Result<_>>()?
     };
     let mut checked = checked;
+    facts
+        .problems
+        .extend(checked.iter_mut().filter_map(|f| f.problem.take()));
     let run_records: Vec<Record> = checked
         .iter_mut()
         .filter_map(|f| f.run_record.take())

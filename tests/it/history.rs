@@ -11,8 +11,8 @@ use crate::support::{Out, Repo};
 
 /// A record forged the way anyone with write access could: canonical JSON,
 /// its blob, a tree with it added, a commit with the usual trailer.
-struct Forge<'a> {
-    repo: &'a Repo,
+pub(crate) struct Forge<'a> {
+    pub(crate) repo: &'a Repo,
 }
 
 impl Forge<'_> {
@@ -86,7 +86,7 @@ impl Forge<'_> {
 
     /// Appends a forged record on top of `refname` (or starts it) and moves
     /// the ref; returns the record id. `trailer` overrides the trailer.
-    fn append(&self, refname: &str, value: &Value, trailer: Option<&str>) -> String {
+    pub(crate) fn append(&self, refname: &str, value: &Value, trailer: Option<&str>) -> String {
         let (bytes, hex) = Self::record(value);
         let blob = self.blob(&bytes);
         let parent = self
@@ -117,7 +117,7 @@ impl Forge<'_> {
 }
 
 /// The newest record of a ref, parsed.
-fn tip_record(repo: &Repo, entity: &str) -> Value {
+pub(crate) fn tip_record(repo: &Repo, entity: &str) -> Value {
     let log = repo.mlops(&["log", entity, "--json"]).ok().json();
     let id = log[0]["id"].as_str().unwrap().to_string();
     let kind = log[0]["kind"].as_str().unwrap().to_string();

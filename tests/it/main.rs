@@ -7,6 +7,7 @@ mod data;
 mod demo;
 mod drift;
 mod foundation;
+mod governance;
 mod history;
 mod paths;
 mod privacy;

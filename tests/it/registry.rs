@@ -1312,9 +1312,10 @@ card = ["purpose", "limitations"]
         ],
     )
     .ok();
-    const FILTERS: [(&str, &str); 3] = [
+    const FILTERS: [(&str, &str); 4] = [
         (r"sha256:[0-9a-f]{64}", "sha256:[ID]"),
         (r"\b[0-9a-f]{64}\b", "[SHA256]"),
+        (r"\b[0-9a-f]{40}\b", "[COMMIT]"),
         (r"\b\d{8}-\d{6}-[0-9a-f]{6}\b", "[RUN-ID]"),
     ];
     let check = |args: &[&str], code: i32| {

@@ -172,7 +172,7 @@ impl Repo {
     pub fn commit_file(&self, rel: &str, contents: &str) -> PathBuf {
         let p = self.write(rel, contents);
         self.git(&["add", rel]).ok();
-        self.git(&["commit", "-q", "-m", &format!("{rel}")]).ok();
+        self.git(&["commit", "-q", "-m", rel]).ok();
         p
     }
 
