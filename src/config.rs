@@ -62,6 +62,10 @@ pub struct SigningConfig {
     /// An SSH `allowed_signers` file, committed in the repository, binding
     /// members' e-mail addresses to their public keys.
     pub allowed_signers: Option<String>,
+    /// Record kinds `verify --require-signatures` requires signed
+    /// (`approval`, `promotion:production`, `drift-report`, ...); default:
+    /// approvals and promotions to production.
+    pub require: Option<Vec<String>>,
 }
 
 #[derive(Debug, Default, Clone, Deserialize, Serialize)]

@@ -27,6 +27,63 @@ pub fn run(g: &Globals, _args: Args) -> anyhow::Result<ExitCode> {
             config.monitors.len()
         );
         crate::out!("{}", toml::to_string_pretty(&config)?);
+        crate::outln!("\nEffective policy (what `promote` checks, per model and stage):");
+        crate::outln!(
+            "{}",
+            crate::term::table(&["model", "stage", "gates"], policy_rows(&config))
+        );
+        match crate::registry::policy::Policy::committed(&store) {
+            Ok((_, true)) => crate::outln!(
+                "note: {FILE_NAME} differs from the committed one; `promote` applies the committed one (commit this change, or pass --allow-uncommitted-policy)"
+            ),
+            Ok((p, false)) if p.source.commit.is_some() => crate::outln!(
+                "{FILE_NAME} is committed (blob {})",
+                p.source.blob.as_deref().map(|b| &b[..12.min(b.len())]).unwrap_or("none")
+            ),
+            _ => {}
+        }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// One row per model and stage: the gates a promotion to it must pass.
+fn policy_rows(config: &Config) -> Vec<Vec<String>> {
+    let mut rows = Vec::new();
+    for (name, m) in &config.models {
+        for stage in &m.stages {
+            let mut gates: Vec<String> = Vec::new();
+            let Some(g) = m.gates.get(stage) else {
+                rows.push(vec![name.clone(), stage.clone(), "stage order only".into()]);
+                continue;
+            };
+            gates.extend(g.metrics.iter().cloned());
+            if g.wants_approvals() {
+                let mut a = Vec::new();
+                if g.approvals > 0 {
+                    a.push(format!("{} approver(s)", g.approvals));
+                }
+                a.extend(g.roles.iter().map(|(r, n)| format!("{n} {r}")));
+                gates.push(format!(
+                    "approvals: {} ({})",
+                    a.join(" + "),
+                    if g.needs_signatures(stage) {
+                        "signed"
+                    } else {
+                        "asserted accepted"
+                    }
+                ));
+            }
+            if let Some(d) = &g.drift_monitor {
+                gates.push(format!("no drift in `{d}`"));
+            }
+            if !g.card.is_empty() {
+                gates.push(format!("card: {}", g.card.join(", ")));
+            }
+            if !g.skip_stage_order {
+                gates.push("stage order".into());
+            }
+            rows.push(vec![name.clone(), stage.clone(), gates.join("; ")]);
+        }
+    }
+    rows
 }

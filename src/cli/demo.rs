@@ -140,12 +140,12 @@ struct Person {
     key: Option<PathBuf>,
 }
 
-/// A fresh ed25519 key for the demo's risk officer, kept in the throwaway
+/// A fresh ed25519 key for one of the demo's people, kept in the throwaway
 /// repository's `.git` (never committed); `None` without `ssh-keygen`.
 fn demo_key(dir: &Path, email: &str) -> Option<(PathBuf, String)> {
     let keys = dir.join(".git/demo-keys");
     std::fs::create_dir_all(&keys).ok()?;
-    let key = keys.join("risk-officer");
+    let key = keys.join(email.split('@').next().unwrap_or("key"));
     let ok = Command::new("ssh-keygen")
         .args(["-q", "-t", "ed25519", "-N", "", "-C", email, "-f"])
         .arg(&key)
@@ -214,18 +214,30 @@ pub fn run(_g: &Globals, args: Args) -> anyhow::Result<ExitCode> {
         "mlops.toml holds the model inventory entry and the promotion gates, reviewed like code.",
     );
     let signing = demo_key(&dir, RISK_OFFICER);
-    let config = match &signing {
-        Some((_, public)) => {
+    let developer = demo_key(&dir, DEVELOPER);
+    let config = match (&signing, &developer) {
+        (Some((_, public)), Some((dev_key, dev_public))) => {
             std::fs::create_dir_all(dir.join(".mlops"))?;
-            let line = format!("{RISK_OFFICER} namespaces=\"mlops-approval,git\" {public}\n");
-            std::fs::write(dir.join(".mlops/allowed_signers"), &line)?;
+            let lines = format!(
+                "{RISK_OFFICER} namespaces=\"mlops-approval,git\" {public}\n{DEVELOPER} namespaces=\"mlops-approval,git\" {dev_public}\n"
+            );
+            std::fs::write(dir.join(".mlops/allowed_signers"), &lines)?;
             crate::outln!(
                 "\n$ cat .mlops/allowed_signers   # who may sign, with which key\n{}",
-                indent(&line)
+                indent(&lines)
             );
+            crate::outln!("\nThe developer signs commits with her SSH key, as git does; mlops signs its record commits the same way:");
+            t.git(&["config", "gpg.format", "ssh"])?;
+            t.git(&["config", "user.signingkey", &dev_key.display().to_string()])?;
+            t.git(&["config", "commit.gpgsign", "true"])?;
+            t.git(&[
+                "config",
+                "gpg.ssh.allowedSignersFile",
+                ".mlops/allowed_signers",
+            ])?;
             DEMO_CONFIG.to_string()
         }
-        None => {
+        _ => {
             crate::outln!("\n(ssh-keygen is not installed: the demo's approval is recorded unsigned, and its production gate says `signed = false`)");
             DEMO_CONFIG.replace(
                 "roles = { risk = 1 }",
@@ -517,6 +529,11 @@ pub fn run(_g: &Globals, args: Args) -> anyhow::Result<ExitCode> {
     t.git(&["log", "--format=%h %an %s", "refs/mlops/models/credit-risk"])?;
     t.git(&["for-each-ref", "--format=%(refname)", "refs/mlops/"])?;
     t.mlops(&["verify"], 0)?;
+    if developer.is_some() {
+        crate::outln!("\nWho signed what (record commits with the developer's key, approvals with the risk officer's):");
+        t.mlops(&["verify", "--signatures", "--require-signatures"], 0)?;
+        t.git(&["verify-commit", "refs/mlops/models/credit-risk"])?;
+    }
 
     t.section(
         "Audit report",
@@ -558,6 +575,7 @@ fn indent(text: &str) -> String {
 
 /// The demo's policy: an inventory entry, gates per stage and a monitor.
 const RISK_OFFICER: &str = "risk-officer@bank.example";
+const DEVELOPER: &str = "dana@bank.example";
 
 const DEMO_CONFIG: &str = r#"[project]
 name = "credit-risk-demo"

@@ -16,6 +16,15 @@ pub struct Args {
     /// whoever can push is what catches a consistent rewrite.
     #[arg(long, value_name = "FILE")]
     checkpoint: Option<PathBuf>,
+    /// Also report who signed each record (good, bad, unknown key,
+    /// unsigned), checked against the committed allowed signers.
+    #[arg(long)]
+    signatures: bool,
+    /// Exit 1 when a record of a kind the policy requires signed
+    /// (`[signing] require`; default approvals and production promotions)
+    /// is not signed by an allowed key. Implies `--signatures`.
+    #[arg(long)]
+    require_signatures: bool,
 }
 
 pub fn run(g: &Globals, a: Args) -> anyhow::Result<ExitCode> {
@@ -38,9 +47,69 @@ pub fn run(g: &Globals, a: Args) -> anyhow::Result<ExitCode> {
             checkpoint_source: a.checkpoint.map(|p| p.display().to_string()),
         },
     )?;
-    if g.json {
-        print_json(&v)?;
+    let signatures = if a.signatures || a.require_signatures {
+        let (policy, _) = crate::registry::policy::Policy::committed(&store)?;
+        let allowed = policy.allowed_signers(&store)?;
+        let require = policy
+            .config
+            .signing
+            .require
+            .clone()
+            .unwrap_or_else(crate::verify::signatures::default_required);
+        Some(crate::verify::signatures::check(
+            &store,
+            only.as_ref(),
+            &allowed,
+            &require,
+        )?)
     } else {
+        None
+    };
+    let unsigned_fail = a.require_signatures && signatures.as_ref().is_some_and(|s| s.failing > 0);
+    if g.json {
+        print_json(&serde_json::json!({
+            "entities": v.entities,
+            "records": v.records,
+            "checkpoint": v.checkpoint,
+            "ok": v.ok && !unsigned_fail,
+            "signatures": signatures,
+        }))?;
+        return Ok(ExitCode::from(u8::from(!v.ok || unsigned_fail)));
+    } else {
+        if let Some(s) = &signatures {
+            for r in s
+                .records
+                .iter()
+                .filter(|r| r.status != "good" && (r.required || r.status == "bad"))
+            {
+                crate::outln!(
+                    "signature {:<12} {} {} {}{}{}",
+                    r.status,
+                    r.entity,
+                    r.kind,
+                    crate::record::short(&r.record),
+                    if r.required { " (required)" } else { "" },
+                    r.detail
+                        .as_deref()
+                        .map(|d| format!(": {d}"))
+                        .unwrap_or_default()
+                );
+            }
+            crate::outln!(
+                "signatures: {}",
+                s.counts
+                    .iter()
+                    .map(|(k, n)| format!("{n} {k}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+            if unsigned_fail {
+                crate::outln!(
+                    "{} record(s) the policy requires signed are not signed by an allowed key",
+                    s.failing
+                );
+            }
+        }
         for c in &v.entities {
             let status = if c.problems.is_empty() {
                 "ok"
@@ -81,7 +150,7 @@ pub fn run(g: &Globals, a: Args) -> anyhow::Result<ExitCode> {
             crate::outln!("verification FAILED: see the problems above");
         }
     }
-    Ok(if v.ok {
+    Ok(if v.ok && !unsigned_fail {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)

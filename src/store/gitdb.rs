@@ -284,6 +284,14 @@ impl GitDb {
         }
     }
 
+    /// A commit's `gpgsig` signature and the bytes it signs (the commit
+    /// without that header), or `None` for an unsigned commit.
+    pub fn commit_signature(&self, id: ObjectId) -> Result<Option<(String, Vec<u8>)>> {
+        let commit = self.repo.find_commit(id).map_err(Error::git)?;
+        let signed = commit.signature().map_err(Error::git)?;
+        Ok(signed.map(|(sig, data)| (sig.to_string(), data.to_bstring().to_vec())))
+    }
+
     /// The author's and committer's e-mail addresses of a commit (normalised).
     pub fn commit_people(&self, id: &str) -> Result<Vec<String>> {
         let oid = ObjectId::from_hex(id.as_bytes()).map_err(|e| Error::Git(e.to_string()))?;

@@ -15,6 +15,7 @@ mod archive;
 pub mod chain;
 pub mod links;
 mod model;
+pub mod signatures;
 
 use std::collections::{BTreeMap, HashMap};
 

@@ -476,8 +476,43 @@ fn the_policy_is_the_committed_one_and_an_override_is_recorded() {
     );
 }
 
+fn approve_as_riya(t: &Team) {
+    as_person(
+        &t.repo,
+        "riya@bank.example",
+        Some(&t.riya),
+        &[
+            "approve",
+            "fraud@1.0.0",
+            "--stage",
+            "production",
+            "--role",
+            "risk",
+        ],
+    )
+    .ok();
+}
+
 #[test]
 fn record_commits_are_signed_when_git_signs_commits() {
+    // Unsigned promotion: `--require-signatures` fails on it, naming it;
+    // the approval is vouched for by its own signature.
+    let t = team();
+    approve_as_riya(&t);
+    t.repo.mlops(&["verify", "--require-signatures"]).ok();
+    t.repo
+        .mlops(&["promote", "fraud@1.0.0", "--to", "production"])
+        .ok();
+    let out = t.repo.mlops(&["verify", "--require-signatures"]).code(1);
+    assert!(
+        out.stdout
+            .contains("signature unsigned     model/fraud promotion"),
+        "{}",
+        out.stdout
+    );
+
+    // The promoter signs commits: every record commit is signed, git and
+    // mlops both accept it.
     let t = team();
     let repo = &t.repo;
     let signers = repo.path.join(".mlops/allowed_signers");
@@ -491,7 +526,8 @@ fn record_commits_are_signed_when_git_signs_commits() {
         signers.to_str().unwrap(),
     ])
     .ok();
-    repo.mlops(&["note", "model/fraud", "-m", "signed like any commit"])
+    approve_as_riya(&t);
+    repo.mlops(&["promote", "fraud@1.0.0", "--to", "production"])
         .ok();
     let out = repo
         .git(&["verify-commit", "-v", "refs/mlops/models/fraud"])
@@ -502,8 +538,36 @@ fn record_commits_are_signed_when_git_signs_commits() {
         "{}",
         out.stderr
     );
-    // Unsigned before, signed after: git tells them apart.
-    repo.git(&["verify-commit", "refs/mlops/models/fraud~1"])
+    // The registration, before signing was configured, is unsigned: git
+    // tells them apart, and so does mlops.
+    repo.git(&["verify-commit", "refs/mlops/models/fraud~2"])
         .code(1);
-    repo.mlops(&["verify"]).ok();
+    let v = repo
+        .mlops(&["verify", "--require-signatures", "--json"])
+        .ok()
+        .json();
+    let statuses: Vec<(String, String)> = v["signatures"]["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["entity"] == "model/fraud")
+        .map(|r| {
+            (
+                r["kind"].as_str().unwrap().to_string(),
+                r["status"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert!(
+        statuses.contains(&("promotion".into(), "good".into())),
+        "{statuses:?}"
+    );
+    assert!(
+        statuses.contains(&("approval".into(), "good".into())),
+        "{statuses:?}"
+    );
+    assert!(
+        statuses.contains(&("model-version".into(), "unsigned".into())),
+        "{statuses:?}"
+    );
 }
