@@ -100,6 +100,8 @@ pub struct Decision {
     pub gates: Vec<GateResult>,
     pub approvals: Vec<Approval>,
     pub ci: Option<CiContext>,
+    /// The `mlops.toml` the gates were read from, as the promotion recorded it.
+    pub policy: Option<crate::registry::policy::PolicyRef>,
 }
 
 /// The featured version against the one it replaced (or the one before it).
@@ -370,6 +372,7 @@ fn decisions_of(state: &ModelState, version: &str) -> Vec<Decision> {
             gates: p.gates.clone(),
             approvals: p.approvals.clone(),
             ci: p.ci.clone(),
+            policy: p.policy.clone(),
         })
         .collect()
 }

@@ -462,6 +462,25 @@ fn the_policy_is_the_committed_one_and_an_override_is_recorded() {
     let p = tip_record(repo, "model/fraud");
     assert_eq!(p["policy"]["uncommitted"], true);
     assert!(p["policy"]["sha256"].as_str().unwrap().len() == 64);
+    // The report shows it (and reads the committed policy itself).
+    let out = repo
+        .mlops(&["report", "fraud@1.0.0", "--out", "report"])
+        .ok();
+    assert!(
+        out.stderr.contains("differs from the committed one"),
+        "{}",
+        out.stderr
+    );
+    let md = repo.read("report/report.md");
+    assert!(
+        md.contains("Applied from an uncommitted `mlops.toml`"),
+        "{md}"
+    );
+    let html = repo.read("report/report.html");
+    assert!(
+        html.contains("Applied from an uncommitted mlops.toml"),
+        "{html}"
+    );
 
     // A misspelt stage is an error, not a gate silently never applied.
     repo.commit_file(
