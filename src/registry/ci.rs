@@ -42,3 +42,34 @@ pub fn detect() -> Option<CiContext> {
     }
     None
 }
+
+/// The identity records made in CI are attributed to when the runner has no
+/// git identity: the actor who triggered the run. GitHub: `GITHUB_ACTOR`
+/// with its no-reply address (`<id>+<login>@users.noreply.github.com`, as
+/// GitHub attributes web commits); GitLab: `GITLAB_USER_LOGIN` and
+/// `GITLAB_USER_EMAIL`.
+pub fn identity() -> Option<(String, String)> {
+    if var("GITHUB_ACTIONS").is_some() {
+        let login = var("GITHUB_TRIGGERING_ACTOR").or_else(|| var("GITHUB_ACTOR"))?;
+        let email = match var("GITHUB_ACTOR_ID") {
+            Some(id) if var("GITHUB_TRIGGERING_ACTOR").is_none() => {
+                format!("{id}+{login}@users.noreply.github.com")
+            }
+            _ => format!("{login}@users.noreply.github.com"),
+        };
+        return Some((login, email));
+    }
+    if var("GITLAB_CI").is_some() {
+        let login = var("GITLAB_USER_LOGIN")?;
+        let email = var("GITLAB_USER_EMAIL")
+            .filter(|e| e.contains('@'))
+            .unwrap_or_else(|| format!("{login}@users.noreply.gitlab.com"));
+        return Some((login, email));
+    }
+    None
+}
+
+/// The CI run's URL, for the commit that records an event made in CI.
+pub fn run_url() -> Option<String> {
+    detect().and_then(|c| c.run_url)
+}

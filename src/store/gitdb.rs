@@ -203,7 +203,21 @@ impl GitDb {
     }
 
     pub fn discover(dir: &Path) -> Result<GitDb> {
-        let repo = gix::discover(dir).map_err(|_| Error::NotARepo(dir.to_path_buf()))?;
+        let mut repo = gix::discover(dir).map_err(|_| Error::NotARepo(dir.to_path_buf()))?;
+        // A CI runner has no git identity: its records are the CI actor's
+        // (docs/ci.md). Outside CI a missing identity stays an error.
+        if repo.committer().is_none() {
+            if let Some((name, email)) = crate::registry::ci::identity() {
+                let mut config = repo.config_snapshot_mut();
+                config
+                    .set_value(&gix::config::tree::User::NAME, name.as_str())
+                    .map_err(Error::git)?;
+                config
+                    .set_value(&gix::config::tree::User::EMAIL, email.as_str())
+                    .map_err(Error::git)?;
+                config.commit().map_err(Error::git)?;
+            }
+        }
         Ok(GitDb {
             repo,
             trees: RefCell::new(HashMap::new()),

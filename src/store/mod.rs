@@ -521,9 +521,18 @@ pub fn trailer(message: &str) -> Option<String> {
         .map(|s| s.trim().to_string())
 }
 
-/// A commit message for a record: its one-line summary and the trailer.
+/// A commit message for a record: its one-line summary and the trailer;
+/// made in CI, also the run that made it (`Mlops-CI-Run:`), so `git log`
+/// leads from a record to its pipeline.
 pub fn commit_message(summary: &str, record_id: &str) -> String {
-    format!("{}\n\n{TRAILER}{record_id}\n", one_line(summary))
+    match crate::registry::ci::run_url() {
+        Some(url) => format!(
+            "{}\n\nMlops-CI-Run: {}\n{TRAILER}{record_id}\n",
+            one_line(summary),
+            one_line(&url)
+        ),
+        None => format!("{}\n\n{TRAILER}{record_id}\n", one_line(summary)),
+    }
 }
 
 fn one_line(s: &str) -> String {
