@@ -65,6 +65,28 @@ pub struct Refusal {
     pub remote_tip: String,
 }
 
+/// Adds, for every remote, the fetch refspec that brings its records into
+/// `refs/remotes/<r>/mlops/*` — never straight onto `refs/mlops/*`, so a
+/// plain `git fetch`/`git pull` cannot fail on a chain that diverged, and
+/// without `+`, so git itself refuses to follow a rewritten one. Returns
+/// the refspecs added (none when already there).
+pub fn configure_fetch(store: &Store) -> Result<Vec<(String, String)>> {
+    let root = store.root();
+    let remotes = gitcli::output(&root, &["remote"]).unwrap_or_default();
+    let mut added = Vec::new();
+    for remote in remotes.lines().map(str::trim).filter(|r| !r.is_empty()) {
+        let spec = format!("{REF_ROOT}*:{}*", tracking_prefix(remote));
+        let key = format!("remote.{remote}.fetch");
+        let have = gitcli::try_output(&root, &["config", "--get-all", &key]).unwrap_or_default();
+        if have.lines().any(|l| l.trim() == spec) {
+            continue;
+        }
+        gitcli::output(&root, &["config", "--add", &key, &spec])?;
+        added.push((remote.to_string(), spec));
+    }
+    Ok(added)
+}
+
 fn tracking_prefix(remote: &str) -> String {
     format!("refs/remotes/{remote}/mlops/")
 }

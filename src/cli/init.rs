@@ -23,6 +23,7 @@ pub fn run(g: &Globals, args: Args) -> anyhow::Result<ExitCode> {
     }
     let root = store.root();
     let installed = templates::install(&root, args.force)?;
+    let refspecs = crate::sync::configure_fetch(&store)?;
     if g.json {
         print_json(&installed)?;
     } else if !g.quiet {
@@ -37,6 +38,9 @@ pub fn run(g: &Globals, args: Args) -> anyhow::Result<ExitCode> {
             if f.action == Action::Kept {
                 eprintln!("note: kept your `{}` (--force replaces it)", f.path);
             }
+        }
+        for (remote, spec) in &refspecs {
+            crate::outln!("fetch      remote.{remote}.fetch += {spec} (git fetch brings records; mlops sync merges them)");
         }
         crate::outln!("mlops is set up in {}", root.display());
     }

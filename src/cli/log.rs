@@ -40,6 +40,9 @@ pub fn run(g: &Globals, args: Args) -> anyhow::Result<ExitCode> {
     }
     if events.is_empty() {
         crate::outln!("no events yet");
+        if let Some(h) = store.empty_hint() {
+            eprintln!("{h}");
+        }
         return Ok(ExitCode::SUCCESS);
     }
     let rows = events

@@ -233,6 +233,9 @@ fn list(g: &Globals, store: &crate::store::Store, config: &Config) -> anyhow::Re
         print_json(&rows)?;
     } else if rows.is_empty() {
         crate::outln!("no models");
+        if let Some(h) = store.empty_hint() {
+            eprintln!("{h}");
+        }
     } else {
         let cells = rows
             .iter()

@@ -166,6 +166,9 @@ fn list(g: &Globals, a: ListArgs) -> anyhow::Result<ExitCode> {
         crate::out!("{}", to_csv(&headers, &cells));
     } else if rows.is_empty() {
         crate::outln!("no runs");
+        if let Some(h) = store.empty_hint() {
+            eprintln!("{h}");
+        }
     } else {
         crate::outln!("{}", term::table(&headers, cells));
         if rows.iter().any(|r| !r.amended.is_empty()) {

@@ -512,6 +512,41 @@ impl Store {
     }
 }
 
+impl Store {
+    /// Remotes whose records were fetched into `refs/remotes/<r>/mlops/*`
+    /// (by `git fetch` with the refspec `mlops init` sets) but not merged:
+    /// what a reader that finds nothing local should point at. No network.
+    pub fn unmerged_remotes(&self) -> Vec<String> {
+        let mut out: Vec<String> = self
+            .db
+            .refs_with_prefix("refs/remotes/")
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|(name, _)| {
+                let rest = name.strip_prefix("refs/remotes/")?;
+                let (remote, tail) = rest.split_once('/')?;
+                tail.starts_with("mlops/").then(|| remote.to_string())
+            })
+            .collect();
+        out.dedup();
+        out
+    }
+
+    /// The hint for an empty listing: records fetched but not merged.
+    pub fn empty_hint(&self) -> Option<String> {
+        let remotes = self.unmerged_remotes();
+        let first = remotes.first()?;
+        Some(format!(
+            "hint: records fetched from `{first}` are not merged yet: run `mlops sync --no-push{}`",
+            if first == "origin" {
+                String::new()
+            } else {
+                format!(" --remote {first}")
+            }
+        ))
+    }
+}
+
 /// The record a commit names in its `Mlops-Record:` trailer.
 pub fn trailer(message: &str) -> Option<String> {
     message

@@ -3,6 +3,7 @@
 
 mod support;
 
+mod ci;
 mod data;
 mod demo;
 mod drift;
