@@ -35,6 +35,36 @@ pub struct Config {
     /// Where the keys that bind people to signatures are.
     #[serde(default)]
     pub signing: SigningConfig,
+    /// The mlops every CI job of the repository installs (docs/ci.md).
+    #[serde(default)]
+    pub ci: CiConfig,
+    /// Who is told when a monitor finds drift or degradation.
+    #[serde(default)]
+    pub alerts: AlertsConfig,
+}
+
+/// `[ci]`: read by `.mlops/install.sh` (plain `key = "value"` lines).
+#[derive(Debug, Default, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct CiConfig {
+    /// The version every job installs, so all run the same mlops.
+    pub mlops_version: Option<String>,
+    /// Where releases are downloaded from (a bank's mirror).
+    pub install_url: Option<String>,
+    /// The archive's SHA-256, pinned in review (else the release's
+    /// `SHA256SUMS` is trusted).
+    pub mlops_sha256: Option<String>,
+}
+
+/// `[alerts]`.
+#[derive(Debug, Default, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct AlertsConfig {
+    /// A shell command run once per monitor that drifted or degraded, with
+    /// `MLOPS_ALERT_MONITOR`, `MLOPS_ALERT_KIND` (`drift`, `degradation`),
+    /// `MLOPS_ALERT_SUMMARY` and `MLOPS_ALERT_REPORT` (a Markdown file) in
+    /// its environment: `curl` to a webhook, a pager, a chat tool.
+    pub command: Option<String>,
 }
 
 /// A role in the approval policy.

@@ -149,11 +149,74 @@ pub fn run(g: &Globals, a: Args) -> anyhow::Result<ExitCode> {
         }
         None => crate::out!("{text}{}", if text.ends_with('\n') { "" } else { "\n" }),
     }
-    Ok(if drifted {
+    if let Some(command) = &config.alerts.command {
+        for o in &outcomes {
+            alert(g, &store, command, o)?;
+        }
+    }
+    let degraded = outcomes
+        .iter()
+        .any(|o| o.report.performance.as_ref().is_some_and(|p| p.degraded));
+    Ok(if drifted || degraded {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// Runs `[alerts] command` for a monitor that drifted or degraded. A
+/// failing alert is reported but does not hide the finding (exit 1 stays).
+fn alert(
+    g: &Globals,
+    store: &crate::store::Store,
+    command: &str,
+    o: &DriftOutcome,
+) -> anyhow::Result<()> {
+    let degraded = o.report.performance.as_ref().is_some_and(|p| p.degraded);
+    if !o.report.dataset_drift && !degraded {
+        return Ok(());
+    }
+    let report = tempfile::Builder::new()
+        .prefix("mlops-alert-")
+        .suffix(".md")
+        .tempfile()?;
+    std::fs::write(
+        report.path(),
+        format!(
+            "## Drift: `{}`\n\n{}",
+            o.monitor,
+            render::markdown(&o.report)
+        ),
+    )?;
+    let status = std::process::Command::new("sh")
+        .args(["-c", command])
+        .current_dir(store.root())
+        .env("MLOPS_ALERT_MONITOR", &o.monitor)
+        .env(
+            "MLOPS_ALERT_KIND",
+            if degraded && !o.report.dataset_drift {
+                "degradation"
+            } else {
+                "drift"
+            },
+        )
+        .env("MLOPS_ALERT_SUMMARY", render::verdict(&o.report))
+        .env("MLOPS_ALERT_REPORT", report.path())
+        .stdin(std::process::Stdio::null())
+        .status();
+    match status {
+        Ok(s) if s.success() => {
+            if !g.quiet {
+                eprintln!("alerted for {} ([alerts] command)", o.monitor);
+            }
+        }
+        Ok(s) => eprintln!(
+            "warning: the [alerts] command failed for {} ({s})",
+            o.monitor
+        ),
+        Err(e) => eprintln!("warning: cannot run the [alerts] command: {e}"),
+    }
+    Ok(())
 }
 
 fn table(o: &DriftOutcome) -> String {

@@ -11,6 +11,7 @@ pub mod policy;
 pub mod promote;
 pub mod records;
 pub mod register;
+pub mod requests;
 pub mod spec;
 pub mod state;
 pub mod supersede;

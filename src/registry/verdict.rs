@@ -163,3 +163,9 @@ pub fn gate_rows(e: &Evaluation) -> Vec<Vec<String>> {
         })
         .collect()
 }
+
+/// The pull-request comment when the pull request requests no promotion:
+/// the same marker, so the comment is updated in place when one is added.
+pub fn no_request() -> String {
+    "<!-- mlops-verdict requests -->\n## mlops: no promotion requested\n\nThis pull request changes no file under `.mlops/requests/`. To propose one, run `mlops promote <model>@<version> --to <stage> --request` and commit the file it writes.\n".to_string()
+}

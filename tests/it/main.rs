@@ -10,6 +10,7 @@ mod drift;
 mod foundation;
 mod governance;
 mod history;
+mod install;
 mod paths;
 mod privacy;
 mod registry;
