@@ -125,11 +125,9 @@ pub fn run(g: &Globals, a: Args) -> anyhow::Result<ExitCode> {
                 "hint: fix the failing gates, or pass `--force --reason \"...\"` to record an override"
             );
         }
-        if a.tag {
-            if recorded.is_some() {
-                let name = format!("mlops/{}/{}", eval.model, eval.stage);
-                promote::tag(&store, &name, eval.candidate.version.code_commit.as_deref())?;
-            }
+        if a.tag && recorded.is_some() {
+            let name = format!("mlops/{}/{}", eval.model, eval.stage);
+            promote::tag(&store, &name, eval.candidate.version.code_commit.as_deref())?;
         }
         all.push(serde_json::json!({
             "evaluation": eval,

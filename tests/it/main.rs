@@ -15,6 +15,7 @@ mod paths;
 mod privacy;
 mod registry;
 mod report;
+mod runner;
 mod scale;
 mod secrets;
 mod sync;
