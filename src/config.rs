@@ -151,6 +151,9 @@ pub struct ModelConfig {
     /// artifact recorded with the version, so a regulator can tell evidence
     /// produced at training time from a file supplied afterwards.
     pub explainability: Option<String>,
+    /// Days between validations, for the report's next-review date
+    /// (default 365).
+    pub review_every_days: Option<u32>,
 }
 
 fn default_stages() -> Vec<String> {
@@ -238,6 +241,9 @@ pub struct ColumnTest {
 pub struct ReportConfig {
     /// Folder of report templates overriding the built-in ones.
     pub templates: Option<String>,
+    /// Where a model's human-written report sections live
+    /// (`{model}` is replaced): default `models/{model}/card`.
+    pub card_dir: Option<String>,
 }
 
 impl Config {

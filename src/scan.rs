@@ -14,8 +14,11 @@ use crate::store::{layout, Store};
 /// Fields that name the people who work on the repository (git identities,
 /// owners, approvers, and the gate results that quote them): staff e-mail
 /// addresses by design, not customer data.
-const STAFF_FIELDS: [&str; 9] = [
+const STAFF_FIELDS: [&str; 12] = [
     "actor",
+    "approver",
+    "statement",
+    "signature",
     "owner",
     "who",
     "approved_by",

@@ -18,6 +18,20 @@ pub struct Args {
     /// explainability section; default: `explainability` in mlops.toml.
     #[arg(long, value_name = "FILE")]
     explain: Option<PathBuf>,
+    /// Add a requirement → section matrix: sr11-7, hkma, eu-ai-act,
+    /// model-card, or a `.mlops/frameworks/<name>.toml` of your own;
+    /// repeatable.
+    #[arg(long, value_name = "NAME")]
+    framework: Vec<String>,
+    /// Exit 1 when a section the chosen frameworks require (all 24 without
+    /// `--framework`) is MISSING, naming each (the report is still written).
+    #[arg(long)]
+    strict: bool,
+    /// Record the report on the model's history (the hashes of every file
+    /// written, the templates' and the heads read), so `mlops verify
+    /// --report <file>` later proves a handed-over file is exactly this.
+    #[arg(long)]
+    record: bool,
 }
 
 pub fn run(g: &Globals, a: Args) -> anyhow::Result<ExitCode> {
@@ -34,14 +48,49 @@ pub fn run(g: &Globals, a: Args) -> anyhow::Result<ExitCode> {
         model: &s.model,
         selector,
         explain: a.explain.map(|p| g.dir.join(p)),
+        frameworks: a.framework.clone(),
     };
     let (files, report) = crate::report::write(&store, &config, &req, &g.dir.join(&a.out))?;
+    let recorded = if a.record {
+        Some(crate::report::record::record(&store, &report, &files)?)
+    } else {
+        None
+    };
     if g.json {
-        print_json(&serde_json::json!({ "files": files, "report": report }))?;
+        print_json(&serde_json::json!({ "files": files, "report": report, "recorded": recorded }))?;
     } else if !g.quiet {
         for f in &files {
             crate::outln!("report written to {}", f.display());
         }
+        let missing = report
+            .sections
+            .iter()
+            .filter(|s| s.status == "MISSING")
+            .count();
+        crate::outln!(
+            "{} of 24 sections filled, {missing} MISSING; verification {}",
+            24 - missing,
+            if report.verified { "passed" } else { "FAILED" }
+        );
+        if let Some(id) = &recorded {
+            crate::outln!(
+                "recorded as {id}: `mlops verify --report <file>` proves a copy is this report"
+            );
+        }
+    }
+    if a.strict && !report.missing_required.is_empty() {
+        eprintln!(
+            "error: --strict: required section(s) MISSING: {}",
+            report
+                .sections
+                .iter()
+                .filter(|s| report.missing_required.contains(&s.number))
+                .map(|s| format!("{} {}", s.number, s.title))
+                .collect::<Vec<_>>()
+                .join("; ")
+        );
+        eprintln!("hint: each section's `todo` in report.json says what fills it");
+        return Ok(ExitCode::from(1));
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -25,11 +25,40 @@ pub struct Args {
     /// is not signed by an allowed key. Implies `--signatures`.
     #[arg(long)]
     require_signatures: bool,
+    /// Prove that a handed-over report file (report.html, .md or .json) is
+    /// exactly one recorded with `mlops report --record`; exit 1 if not.
+    #[arg(long, value_name = "FILE")]
+    report: Option<PathBuf>,
 }
 
 pub fn run(g: &Globals, a: Args) -> anyhow::Result<ExitCode> {
     let mut store = g.store()?;
     store.for_bulk_reads();
+    if let Some(file) = &a.report {
+        let (sha, found) = crate::report::record::find(&store, &g.dir.join(file))?;
+        if g.json {
+            print_json(&serde_json::json!({"file": file, "sha256": sha, "recorded": found}))?;
+        } else {
+            match &found {
+                Some(m) => crate::outln!(
+                    "{} is {} of the report on {}{} recorded {} by {} ({}), sha256 {}",
+                    file.display(),
+                    m.file,
+                    m.model,
+                    m.version.as_deref().map(|v| format!("@{v}")).unwrap_or_default(),
+                    m.created_at,
+                    m.actor,
+                    m.record,
+                    m.sha256
+                ),
+                None => crate::outln!(
+                    "{}: sha256 {sha} matches no recorded report: it was altered, or never recorded (`mlops report --record`)",
+                    file.display()
+                ),
+            }
+        }
+        return Ok(ExitCode::from(u8::from(found.is_none())));
+    }
     let only = a.entity.as_deref().map(Entity::parse).transpose()?;
     if let Some(e) = &only {
         store.require(e)?;

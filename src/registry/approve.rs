@@ -123,8 +123,10 @@ pub fn approve(
         statement: text,
         signature,
     };
+    // The approver is the record's actor: the summary does not repeat the
+    // address (`mlops scan` treats summaries as free text).
     let summary = format!(
-        "approve {}@{} for {}{} ({}{})",
+        "approve {}@{} for {}{} ({})",
         opts.model,
         version.version.version,
         opts.stage,
@@ -132,11 +134,10 @@ pub fn approve(
             .as_deref()
             .map(|r| format!(" as {r}"))
             .unwrap_or_default(),
-        approver,
         if body.signature.is_some() {
-            ", signed"
+            "signed"
         } else {
-            ", unsigned"
+            "unsigned"
         }
     );
     let draft = Draft::new(APPROVAL, SCHEMA, summary).with_body(&body)?;

@@ -51,6 +51,18 @@ pub struct Report {
     pub monitoring: Vec<MonitorView>,
     pub explainability: Option<Explainability>,
     pub integrity: Integrity,
+    /// The 24 documentation sections, each with its status.
+    pub sections: Vec<super::sections::Section>,
+    /// The frameworks asked for (`--framework`) and their matrix.
+    pub frameworks: Vec<String>,
+    pub matrix: Vec<super::frameworks::Row>,
+    /// `mlops verify` over the refs this report read, line by line.
+    pub verification: Vec<String>,
+    pub verified: bool,
+    /// Per cited record, the command that re-checks it with git and sha256sum.
+    pub recheck: Vec<String>,
+    /// Sections the chosen frameworks require that are MISSING.
+    pub missing_required: Vec<u8>,
     pub generated_at: String,
     pub tool: String,
     pub repository: String,
@@ -177,6 +189,8 @@ pub struct Integrity {
 
 pub struct Request<'a> {
     pub model: &'a str,
+    /// `--framework`: the matrices to add.
+    pub frameworks: Vec<String>,
     pub selector: Option<&'a Selector>,
     /// Overrides `[models.<name>] explainability`.
     pub explain: Option<PathBuf>,
@@ -302,6 +316,13 @@ pub fn gather(store: &Store, config: &Config, req: &Request) -> Result<Report> {
         monitoring,
         explainability,
         integrity: Integrity { refs, records },
+        sections: Vec::new(),
+        frameworks: Vec::new(),
+        matrix: Vec::new(),
+        verification: Vec::new(),
+        verified: false,
+        recheck: Vec::new(),
+        missing_required: Vec::new(),
         version,
         generated_at: context::now_timestamp(),
         tool: context::tool_version(),

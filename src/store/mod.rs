@@ -113,6 +113,12 @@ impl Entity {
     pub fn refname(&self) -> String {
         format!("{REF_ROOT}{}/{}", self.kind.plural(), self.name)
     }
+
+    /// The entity a `refs/mlops/<kinds>/<name>` ref holds.
+    pub fn from_refname(refname: &str) -> Option<Entity> {
+        let (kind, name) = refname.strip_prefix(REF_ROOT)?.split_once('/')?;
+        Entity::new(EntityKind::parse(kind)?, name).ok()
+    }
 }
 
 impl std::fmt::Display for Entity {

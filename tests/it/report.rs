@@ -331,3 +331,230 @@ fn a_run_that_cannot_be_read_is_said_in_the_report_not_hidden() {
     assert!(problem.contains(&run), "{problem}");
     assert!(repo.read("report/report.md").contains(problem));
 }
+
+// ---------------------------------------------------------------------------
+// The 24 sections, framework matrices, --strict and recorded reports.
+
+fn section(report: &serde_json::Value, n: u64) -> serde_json::Value {
+    report["sections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["number"] == n)
+        .cloned()
+        .unwrap()
+}
+
+fn json_report(repo: &Repo, extra: &[&str]) -> serde_json::Value {
+    let mut args = vec!["report", "churn", "--out", "report"];
+    args.extend_from_slice(extra);
+    repo.mlops(&args).ok();
+    serde_json::from_str(&repo.read("report/report.json")).unwrap()
+}
+
+#[test]
+fn every_section_is_computed_human_or_missing_and_strict_names_the_missing() {
+    let repo = Repo::new();
+    full_history(&repo);
+    let r = json_report(&repo, &[]);
+    assert_eq!(r["sections"].as_array().unwrap().len(), 24);
+    // Computed from the records.
+    let s4 = section(&r, 4);
+    assert_eq!(s4["status"], "computed");
+    assert!(
+        s4["facts"][0].as_str().unwrap().starts_with("code commit"),
+        "{s4}"
+    );
+    assert_eq!(section(&r, 16)["status"], "computed");
+    assert_eq!(section(&r, 23)["status"], "computed");
+    assert!(r["verified"].as_bool().unwrap());
+    // Absent: MISSING, with what fills it.
+    let s19 = section(&r, 19);
+    assert_eq!(s19["status"], "MISSING");
+    assert_eq!(s19["todo"][0], "write `models/churn/card/oversight.md`");
+    let md = repo.read("report/report.md");
+    assert!(
+        md.contains("### 19. Human oversight and fallback — **MISSING**"),
+        "{md}"
+    );
+    // --strict: exit 1, naming each missing section; the report is written.
+    let out = repo
+        .mlops(&["report", "churn", "--out", "strict", "--strict"])
+        .code(1);
+    assert!(
+        out.stderr.contains("19 Human oversight and fallback"),
+        "{}",
+        out.stderr
+    );
+    assert!(repo.path.join("strict/report.html").is_file());
+
+    // A human file fills it, cited by its git blob id and SHA-256.
+    repo.commit_file(
+        "models/churn/card/oversight.md",
+        "Underwriters review every *decline*.\n",
+    );
+    let r = json_report(&repo, &[]);
+    let s19 = section(&r, 19);
+    assert_eq!(s19["status"], "human");
+    let blob = repo
+        .git(&["rev-parse", "HEAD:models/churn/card/oversight.md"])
+        .ok()
+        .stdout;
+    assert_eq!(s19["human"]["blob"], blob.trim());
+    assert_eq!(s19["human"]["uncommitted"], false);
+    assert!(repo
+        .read("report/report.md")
+        .contains("Underwriters review every *decline*."));
+    let html = repo.read("report/report.html");
+    assert!(html.contains(blob.trim()), "the HTML cites the blob");
+    // Edited, not committed: flagged as not reviewed.
+    repo.write(
+        "models/churn/card/oversight.md",
+        "Nobody reviews anything.\n",
+    );
+    let r = json_report(&repo, &[]);
+    assert_eq!(section(&r, 19)["human"]["uncommitted"], true);
+
+    // Validation findings from their file; open ones in the next review.
+    repo.commit_file(
+        "models/churn/card/findings.toml",
+        "validator = \"val@bank.example\"\nvalidated_at = \"2026-03-01\"\nconclusion = \"fit\"\n[[finding]]\nid = \"F-1\"\nseverity = \"high\"\nstatus = \"open\"\ntitle = \"no out-of-time test\"\n",
+    );
+    let r = json_report(&repo, &[]);
+    let s24 = section(&r, 24);
+    assert_eq!(s24["status"], "computed");
+    let facts = s24["facts"].to_string();
+    assert!(facts.contains("next review due 2027-03-01"), "{facts}");
+    assert!(facts.contains("F-1 [high] no out-of-time test"), "{facts}");
+}
+
+#[test]
+fn framework_matrices_map_requirements_to_sections_and_strict_follows_them() {
+    let repo = Repo::new();
+    full_history(&repo);
+    let r = json_report(
+        &repo,
+        &["--framework", "sr11-7", "--framework", "model-card"],
+    );
+    let matrix = r["matrix"].as_array().unwrap();
+    assert!(matrix.iter().any(|m| m["framework"] == "SR 11-7"));
+    assert!(matrix.iter().any(|m| m["framework"] == "Model Card"));
+    let validation = matrix
+        .iter()
+        .find(|m| m["requirement"] == "SR 11-7 §V validation")
+        .unwrap();
+    assert_eq!(validation["sections"], serde_json::json!([12]));
+    let html = repo.read("report/report.html");
+    assert!(html.contains("Framework matrix"));
+    // A bank's own framework, from the repository.
+    repo.write(
+        ".mlops/frameworks/bank.toml",
+        "name = \"Bank policy MRM-7\"\n[[requirement]]\nid = \"MRM-7.1\"\ntext = \"explainability\"\nsections = [10]\n",
+    );
+    let r = json_report(&repo, &["--framework", "bank"]);
+    assert_eq!(r["matrix"][0]["status"], "answered", "{}", r["matrix"]);
+    repo.mlops(&[
+        "report",
+        "churn",
+        "--out",
+        "b",
+        "--framework",
+        "bank",
+        "--strict",
+    ])
+    .ok();
+    // A requirement on a section that is MISSING fails --strict.
+    repo.write(
+        ".mlops/frameworks/bank.toml",
+        "name = \"Bank\"\n[[requirement]]\nid = \"MRM-9\"\ntext = \"oversight\"\nsections = [19]\n",
+    );
+    repo.mlops(&[
+        "report",
+        "churn",
+        "--out",
+        "b",
+        "--framework",
+        "bank",
+        "--strict",
+    ])
+    .code(1);
+    // Unknown names and sections are errors.
+    let out = repo
+        .mlops(&["report", "churn", "--framework", "basel"])
+        .code(2);
+    assert!(
+        out.stderr.contains("sr11-7, hkma, eu-ai-act, model-card"),
+        "{}",
+        out.stderr
+    );
+    repo.write(
+        ".mlops/frameworks/bank.toml",
+        "name = \"Bank\"\n[[requirement]]\nid = \"X\"\ntext = \"x\"\nsections = [25]\n",
+    );
+    let out = repo
+        .mlops(&["report", "churn", "--framework", "bank"])
+        .code(2);
+    assert!(
+        out.stderr.contains("section 25 does not exist"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn a_recorded_report_is_proven_exact_and_a_one_byte_change_is_caught() {
+    let repo = Repo::new();
+    full_history(&repo);
+    // A preview leaves no trace.
+    let before = repo
+        .git(&["rev-parse", "refs/mlops/models/churn"])
+        .ok()
+        .stdout;
+    repo.mlops(&["report", "churn", "--out", "preview"]).ok();
+    assert_eq!(
+        repo.git(&["rev-parse", "refs/mlops/models/churn"])
+            .ok()
+            .stdout,
+        before
+    );
+    repo.mlops(&["verify", "--report", "preview/report.html"])
+        .code(1);
+    // The handed-over one is recorded.
+    let out = repo
+        .mlops(&["report", "churn", "--out", "handover", "--record", "--json"])
+        .ok()
+        .json();
+    let id = out["recorded"].as_str().unwrap().to_string();
+    for f in ["report.html", "report.md", "report.json"] {
+        let v = repo
+            .mlops(&["verify", "--report", &format!("handover/{f}"), "--json"])
+            .ok()
+            .json();
+        assert_eq!(v["recorded"]["record"], id.as_str());
+        assert_eq!(v["recorded"]["file"], f);
+    }
+    // Its hash is what sha256sum says.
+    let mut cmd = std::process::Command::new("sha256sum");
+    cmd.arg(repo.path.join("handover/report.html"));
+    let sum = crate::support::capture(cmd).ok().stdout;
+    let v = repo
+        .mlops(&["verify", "--report", "handover/report.html", "--json"])
+        .ok()
+        .json();
+    assert!(sum.starts_with(v["sha256"].as_str().unwrap()));
+    // One byte changed: caught.
+    let mut bytes = std::fs::read(repo.path.join("handover/report.html")).unwrap();
+    let i = bytes.len() / 2;
+    bytes[i] ^= 1;
+    std::fs::write(repo.path.join("handover/report.html"), &bytes).unwrap();
+    let out = repo
+        .mlops(&["verify", "--report", "handover/report.html"])
+        .code(1);
+    assert!(
+        out.stdout.contains("matches no recorded report"),
+        "{}",
+        out.stdout
+    );
+    // The report event is part of the verified history.
+    repo.mlops(&["verify"]).ok();
+}
