@@ -19,6 +19,10 @@ pub struct HistoryRow {
     pub drifted: u64,
     pub tested: u64,
     pub rows: Option<u64>,
+    /// The model's quality fell beyond `max_degradation` (a performance
+    /// monitor): as blocking for a promotion as dataset drift.
+    #[serde(default)]
+    pub degraded: bool,
     /// Column → (test, score, drift).
     pub columns: BTreeMap<String, ColumnPoint>,
 }
@@ -80,6 +84,10 @@ pub fn rows(h: &crate::store::History) -> Vec<HistoryRow> {
                 drifted: v.get("drifted").and_then(Value::as_u64).unwrap_or(0),
                 tested: v.get("tested").and_then(Value::as_u64).unwrap_or(0),
                 rows: v.pointer("/report/rows/1").and_then(Value::as_u64),
+                degraded: v
+                    .pointer("/report/performance/degraded")
+                    .and_then(Value::as_bool)
+                    .unwrap_or(false),
                 columns,
             }
         })

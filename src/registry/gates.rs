@@ -82,6 +82,7 @@ fn holds(a: f64, op: &str, b: f64) -> bool {
 /// The latest drift report of a monitor, as the drift gate needs it.
 pub struct DriftStatus {
     pub drifted: bool,
+    pub degraded: bool,
     pub created_at: String,
 }
 
@@ -232,9 +233,13 @@ pub fn evaluate(input: &GateInput) -> Result<Vec<GateResult>> {
                     .map(|t| (input.now - t.with_timezone(&Utc)).num_seconds() as f64 / 86400.0)
                     .unwrap_or(f64::INFINITY);
                 let fresh = max_age.is_none_or(|m| age_days <= m as f64);
-                let verdict = if d.drifted { "drift" } else { "no drift" };
+                let verdict = match (d.drifted, d.degraded) {
+                    (_, true) => "model quality degraded",
+                    (true, false) => "drift",
+                    (false, false) => "no drift",
+                };
                 (
-                    !d.drifted && fresh,
+                    !d.drifted && !d.degraded && fresh,
                     format!("{verdict}, {:.1} day(s) old", age_days.max(0.0)),
                 )
             }

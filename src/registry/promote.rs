@@ -79,6 +79,7 @@ pub fn drift_status(store: &Store, monitor: &str) -> Result<Option<DriftStatus>>
         .pop()
         .map(|r| DriftStatus {
             drifted: r.dataset_drift,
+            degraded: r.degraded,
             created_at: r.created_at,
         }))
 }

@@ -780,6 +780,21 @@ max_degradation = 0.05
         score["score"].is_number(),
         "prediction drift is tested like a column: {score}"
     );
+    // A degraded model exits 1 and blocks a promotion gated on its monitor.
+    repo.mlops(&["drift", "scoring"]).code(1);
+    let toml = repo.read("mlops.toml");
+    repo.commit_file(
+        "mlops.toml",
+        &format!("{toml}\n[models.scorer]\nstages = [\"production\"]\n[models.scorer.gates.production]\ndrift_monitor = \"scoring\"\n"),
+    );
+    let out = repo
+        .mlops(&["promote", "scorer@latest", "--to", "production", "--check"])
+        .code(1);
+    assert!(
+        out.stdout.contains("model quality degraded"),
+        "{}",
+        out.stdout
+    );
 }
 
 #[test]
