@@ -268,15 +268,7 @@ pub fn verify_ssh(
     namespace: &str,
     allowed: &[AllowedSigner],
 ) -> std::result::Result<Verified, String> {
-    let sig = ssh_key::SshSig::from_pem(armored.as_bytes())
-        .map_err(|e| format!("not an SSH signature: {e}"))?;
-    if sig.namespace() != namespace {
-        return Err(format!(
-            "signed for `{}`, not `{namespace}`",
-            sig.namespace()
-        ));
-    }
-    let key = ssh_key::PublicKey::from(sig.public_key().clone());
+    let (sig, key) = parse_ssh(armored, namespace)?;
     let fingerprint = key.fingerprint(ssh_key::HashAlg::Sha256).to_string();
     let entry = allowed
         .iter()
@@ -307,6 +299,17 @@ pub fn verify_ssh_intact(
     armored: &str,
     namespace: &str,
 ) -> std::result::Result<String, String> {
+    let (sig, key) = parse_ssh(armored, namespace)?;
+    key.verify(namespace, payload, &sig)
+        .map_err(|_| "the signature does not match the statement".to_string())?;
+    Ok(key.fingerprint(ssh_key::HashAlg::Sha256).to_string())
+}
+
+/// An armored SSH signature made under `namespace`, and the key it carries.
+fn parse_ssh(
+    armored: &str,
+    namespace: &str,
+) -> std::result::Result<(ssh_key::SshSig, ssh_key::PublicKey), String> {
     let sig = ssh_key::SshSig::from_pem(armored.as_bytes())
         .map_err(|e| format!("not an SSH signature: {e}"))?;
     if sig.namespace() != namespace {
@@ -316,7 +319,5 @@ pub fn verify_ssh_intact(
         ));
     }
     let key = ssh_key::PublicKey::from(sig.public_key().clone());
-    key.verify(namespace, payload, &sig)
-        .map_err(|_| "the signature does not match the statement".to_string())?;
-    Ok(key.fingerprint(ssh_key::HashAlg::Sha256).to_string())
+    Ok((sig, key))
 }

@@ -9,8 +9,6 @@
 //! (`models/<model>/card/<section>.md` by default), each cited by its git
 //! blob id and SHA-256 so a reader can tell which text was reviewed.
 
-use std::path::Path;
-
 use serde::{Deserialize, Serialize};
 use sha2::Digest;
 
@@ -115,27 +113,7 @@ pub fn card_dir(config: &Config, model: &str) -> String {
 }
 
 fn human(store: &crate::store::Store, dir: &str, key: &str) -> Result<Option<HumanFile>> {
-    let rel = format!("{dir}/{key}.md");
-    let bytes = match std::fs::read(store.root().join(&rel)) {
-        Ok(b) => b,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(Error::io(format!("cannot read `{rel}`"), e)),
-    };
-    let blob = crate::store::GitDb::blob_id(&bytes).to_string();
-    let committed = match store.db().resolve_rev("HEAD")? {
-        Some(head) => store
-            .db()
-            .file_at(head, &rel)?
-            .map(|(oid, _)| oid.to_string()),
-        None => None,
-    };
-    Ok(Some(HumanFile {
-        uncommitted: committed.as_deref() != Some(blob.as_str()),
-        path: rel,
-        blob,
-        sha256: hex::encode(sha2::Sha256::digest(&bytes)),
-        text: String::from_utf8_lossy(&bytes).into_owned(),
-    }))
+    human_file(store, &format!("{dir}/{key}.md"))
 }
 
 /// The validation as its file records it.
@@ -165,12 +143,9 @@ pub fn findings(store: &crate::store::Store, dir: &str) -> Result<Option<Validat
     }))
 }
 
+/// A file of the repository as the report cites it: its bytes, blob id and
+/// SHA-256, and whether `HEAD` holds exactly these bytes.
 fn human_file(store: &crate::store::Store, rel: &str) -> Result<Option<HumanFile>> {
-    let key = rel.trim_end_matches(".md");
-    let (dir, name) = key.rsplit_once('/').unwrap_or((".", key));
-    if rel.ends_with(".md") {
-        return human(store, dir, name);
-    }
     let bytes = match std::fs::read(store.root().join(rel)) {
         Ok(b) => b,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
@@ -641,11 +616,6 @@ fn from_days(z: i64) -> String {
     let m = if mp < 10 { mp + 3 } else { mp - 9 };
     let y = yoe + era * 400 + i64::from(m <= 2);
     format!("{y:04}-{m:02}-{d:02}")
-}
-
-/// Whether `path` is a card file of this report (for `--strict` hints).
-pub fn is_card(path: &Path) -> bool {
-    path.extension().is_some_and(|e| e == "md")
 }
 
 #[cfg(test)]
