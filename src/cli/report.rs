@@ -32,6 +32,9 @@ pub struct Args {
     /// --report <file>` later proves a handed-over file is exactly this.
     #[arg(long)]
     record: bool,
+    /// Also print report.pdf with a local headless Chromium.
+    #[arg(long)]
+    pdf: bool,
 }
 
 pub fn run(g: &Globals, a: Args) -> anyhow::Result<ExitCode> {
@@ -50,7 +53,19 @@ pub fn run(g: &Globals, a: Args) -> anyhow::Result<ExitCode> {
         explain: a.explain.map(|p| g.dir.join(p)),
         frameworks: a.framework.clone(),
     };
-    let (files, report) = crate::report::write(&store, &config, &req, &g.dir.join(&a.out))?;
+    // Found before anything is written: no report without its PDF.
+    let browser = if a.pdf {
+        Some(crate::report::pdf::browser()?)
+    } else {
+        None
+    };
+    let (mut files, report) = crate::report::write(&store, &config, &req, &g.dir.join(&a.out))?;
+    if let Some(b) = &browser {
+        let html = g.dir.join(&a.out).join("report.html");
+        let pdf = g.dir.join(&a.out).join("report.pdf");
+        crate::report::pdf::print(b, &html, &pdf)?;
+        files.push(pdf);
+    }
     let recorded = if a.record {
         Some(crate::report::record::record(&store, &report, &files)?)
     } else {

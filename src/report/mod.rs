@@ -6,6 +6,7 @@
 
 mod explain;
 pub mod frameworks;
+pub mod pdf;
 pub mod record;
 pub mod sections;
 mod view;
@@ -198,6 +199,11 @@ pub fn write(
 ) -> Result<(Vec<PathBuf>, Report)> {
     let mut report = view::gather(store, config, req)?;
     complete(store, config, req, &mut report)?;
+    report.document_id = {
+        use sha2::Digest;
+        let facts = serde_json::to_vec(&report).expect("the report serialises");
+        hex::encode(sha2::Sha256::digest(&facts))
+    };
     let ctx = minijinja::Value::from_serialize(&report);
     let dir = templates_dir(store, config);
     let template_error = |name: &str, e: minijinja::Error| {

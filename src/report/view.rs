@@ -63,6 +63,9 @@ pub struct Report {
     pub recheck: Vec<String>,
     /// Sections the chosen frameworks require that are MISSING.
     pub missing_required: Vec<u8>,
+    /// SHA-256 of the report's facts (this struct as JSON, without this
+    /// field): the document's id on its cover.
+    pub document_id: String,
     pub generated_at: String,
     pub tool: String,
     pub repository: String,
@@ -323,6 +326,7 @@ pub fn gather(store: &Store, config: &Config, req: &Request) -> Result<Report> {
         verified: false,
         recheck: Vec::new(),
         missing_required: Vec::new(),
+        document_id: String::new(),
         version,
         generated_at: context::now_timestamp(),
         tool: context::tool_version(),

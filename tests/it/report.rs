@@ -563,3 +563,44 @@ fn a_recorded_report_is_proven_exact_and_a_one_byte_change_is_caught() {
     // The report event is part of the verified history.
     repo.mlops(&["verify"]).ok();
 }
+
+#[test]
+fn pdf_is_printed_by_a_local_chromium_or_refused_before_anything_is_written() {
+    let repo = Repo::new();
+    full_history(&repo);
+    let chromium = ["chromium", "chromium-browser", "google-chrome"]
+        .iter()
+        .any(|b| {
+            std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())
+                .any(|d| d.join(b).is_file())
+        });
+    // Without a browser on PATH: exit 2 with the hint, and no report at all.
+    let mut cmd = repo.mlops_cmd(&["report", "churn", "--out", "nobrowser", "--pdf"]);
+    cmd.env("PATH", "/nonexistent");
+    let out = crate::support::capture(cmd).code(2);
+    assert!(
+        out.stderr.contains("apt-get install chromium"),
+        "{}",
+        out.stderr
+    );
+    assert!(!repo.path.join("nobrowser").exists());
+    if chromium {
+        let out = repo
+            .mlops(&[
+                "report", "churn", "--out", "printed", "--pdf", "--record", "--json",
+            ])
+            .ok()
+            .json();
+        let pdf = std::fs::read(repo.path.join("printed/report.pdf")).unwrap();
+        assert!(pdf.starts_with(b"%PDF"));
+        assert!(out["files"].to_string().contains("report.pdf"));
+        // The PDF is part of the recorded report.
+        repo.mlops(&["verify", "--report", "printed/report.pdf"])
+            .ok();
+        // The cover names the document by the hash of its facts.
+        let html = repo.read("printed/report.html");
+        let facts: serde_json::Value =
+            serde_json::from_str(&repo.read("printed/report.json")).unwrap();
+        assert!(html.contains(facts["document_id"].as_str().unwrap()));
+    }
+}
