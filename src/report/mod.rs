@@ -4,6 +4,7 @@
 //! ones. HTML output is auto-escaped: a report is opened by regulators, and
 //! every value in it came from a user.
 
+pub mod charts;
 mod explain;
 pub mod frameworks;
 pub mod pdf;
@@ -22,6 +23,63 @@ use crate::store::Store;
 pub use view::{Report, Request};
 
 const TEMPLATES: [&str; 2] = ["report.md.j2", "report.html.j2"];
+
+/// The metric histories of the version's run, and each monitor's share of
+/// drifted columns over its reports (with the dataset-drift threshold).
+fn build_charts(store: &Store, config: &Config, report: &Report) -> Vec<charts::Chart> {
+    let mut out = Vec::new();
+    if let Some(run) = &report.run {
+        if let Ok(view) = crate::run::query::show(store, &run.run_id) {
+            for (metric, series) in view.history.iter().take(6) {
+                let points: Vec<(f64, f64)> = series
+                    .value
+                    .iter()
+                    .enumerate()
+                    .map(|(i, v)| {
+                        (
+                            series.step.get(i).copied().flatten().unwrap_or(i as i64) as f64,
+                            *v,
+                        )
+                    })
+                    .collect();
+                out.extend(charts::line(
+                    &format!("{metric} during training (run {})", run.run_id),
+                    "step",
+                    metric,
+                    &points,
+                    None,
+                ));
+            }
+        }
+    }
+    for m in &report.monitoring {
+        let mut rows: Vec<&crate::monitor::history::HistoryRow> = m.recent.iter().collect();
+        rows.reverse();
+        let points: Vec<(f64, f64)> = rows
+            .iter()
+            .enumerate()
+            .map(|(i, r)| ((i + 1) as f64, r.share))
+            .collect();
+        out.extend(charts::line(
+            &format!(
+                "monitor {}: share of drifted columns, last {} reports",
+                m.monitor,
+                rows.len()
+            ),
+            "report",
+            "drifted share",
+            &points,
+            Some(
+                config
+                    .monitors
+                    .get(&m.monitor)
+                    .and_then(|c| c.drift_share)
+                    .unwrap_or(0.5),
+            ),
+        ));
+    }
+    out
+}
 
 /// The templates in use: the repository's override, else the built-in one.
 fn template_texts(dir: &Path) -> Result<Vec<(&'static str, String)>> {
@@ -162,6 +220,7 @@ fn complete(store: &Store, config: &Config, req: &Request, report: &mut Report) 
             "FAILED"
         }
     ));
+    report.charts = build_charts(store, config, report);
     report.sections = sections::build(store, config, report, &integrity_lines, &matrix_lines)?;
     report.matrix = frameworks::matrix(&reqs, &report.sections);
     report.frameworks = req.frameworks.clone();

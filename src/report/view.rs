@@ -63,6 +63,8 @@ pub struct Report {
     pub recheck: Vec<String>,
     /// Sections the chosen frameworks require that are MISSING.
     pub missing_required: Vec<u8>,
+    /// Inline SVG charts (metric histories, drift over time).
+    pub charts: Vec<super::charts::Chart>,
     /// SHA-256 of the report's facts (this struct as JSON, without this
     /// field): the document's id on its cover.
     pub document_id: String,
@@ -327,6 +329,7 @@ pub fn gather(store: &Store, config: &Config, req: &Request) -> Result<Report> {
         recheck: Vec::new(),
         missing_required: Vec::new(),
         document_id: String::new(),
+        charts: Vec::new(),
         version,
         generated_at: context::now_timestamp(),
         tool: context::tool_version(),

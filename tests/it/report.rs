@@ -373,6 +373,16 @@ fn every_section_is_computed_human_or_missing_and_strict_names_the_missing() {
     assert_eq!(section(&r, 16)["status"], "computed");
     assert_eq!(section(&r, 23)["status"], "computed");
     assert!(r["verified"].as_bool().unwrap());
+    // Charts, drawn as inline SVG: the monitor's drift over its reports.
+    let charts = r["charts"].as_array().unwrap();
+    assert!(
+        charts.iter().any(|c| c["title"]
+            .as_str()
+            .unwrap()
+            .starts_with("monitor churn-inputs")),
+        "{charts:?}"
+    );
+    assert!(repo.read("report/report.html").contains("<svg"));
     // Absent: MISSING, with what fills it.
     let s19 = section(&r, 19);
     assert_eq!(s19["status"], "MISSING");
