@@ -132,7 +132,30 @@ pub fn run(g: &Globals, a: Args) -> anyhow::Result<ExitCode> {
             })
             .collect::<Vec<_>>()
             .join("\n"),
-        "html" => render::html(&outcomes[0].report),
+        "html" => {
+            let o = &outcomes[0];
+            render::html_with(
+                &o.report,
+                Some(&render::Provenance {
+                    monitor: o.monitor.clone(),
+                    model: o.model.clone(),
+                    reference: o
+                        .reference
+                        .files
+                        .iter()
+                        .map(|f| (f.path.clone(), f.sha256.clone()))
+                        .collect(),
+                    current: o
+                        .current
+                        .iter()
+                        .map(|f| (f.path.clone(), f.sha256.clone()))
+                        .collect(),
+                    record: o.record_id.clone(),
+                    tool: crate::context::tool_version(),
+                    generated_at: crate::context::now_timestamp(),
+                }),
+            )
+        }
         _ => outcomes.iter().map(table).collect::<Vec<_>>().join("\n"),
     };
     match &a.out {

@@ -213,18 +213,79 @@ const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:2rem;color:#22
 table{border-collapse:collapse;margin:1rem 0}td,th{border:1px solid #ccc;padding:.25rem .5rem;text-align:left}\
 .drift{color:#b00020;font-weight:bold}.ok{color:#1b5e20}.muted{color:#777}\
 .verdict{font-size:1.2rem;padding:.5rem 1rem;border-radius:4px}\
+table.about th{background:#f4f4f4}code{font-size:12px;word-break:break-all}\
+@page{size:A4;margin:15mm}@media print{body{margin:0}.card,svg,tr{break-inside:avoid}thead{display:table-header-group}*{-webkit-print-color-adjust:exact;print-color-adjust:exact}}\
 .verdict.bad{background:#fde7e9}.verdict.good{background:#e8f5e9}\
 .cards{display:flex;flex-wrap:wrap;gap:1rem}.card{border:1px solid #ddd;border-radius:4px;padding:.5rem;width:340px}\
 .card h3{margin:.2rem 0;font-size:1rem;word-break:break-all}.legend span{display:inline-block;width:10px;height:10px;margin:0 4px 0 8px}";
 
 /// One self-contained HTML page.
+/// What a drift report is about, for its header: a page handed on alone
+/// must say which monitor, model and files it compared, and which record it is.
+#[derive(Debug, Default)]
+pub struct Provenance {
+    pub monitor: String,
+    pub model: Option<String>,
+    /// `(path, sha256)` of the reference files (a dataset's or a profile's).
+    pub reference: Vec<(String, String)>,
+    pub current: Vec<(String, String)>,
+    pub record: Option<String>,
+    pub tool: String,
+    pub generated_at: String,
+}
+
 pub fn html(report: &Report) -> String {
+    html_with(report, None)
+}
+
+pub fn html_with(report: &Report, about: Option<&Provenance>) -> String {
     let mut s = String::new();
+    let title = about
+        .map(|a| format!("Drift report: {}", a.monitor))
+        .unwrap_or_else(|| "Drift report".into());
     let _ = write!(
         s,
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
-         <title>Drift report</title><style>{STYLE}</style></head><body>\n<h1>Drift report</h1>\n"
+         <title>{}</title><style>{STYLE}</style></head><body>\n<h1>{}</h1>\n",
+        escape(&title),
+        escape(&title)
     );
+    if let Some(a) = about {
+        let _ = writeln!(s, "<table class=\"about\">");
+        let row = |s: &mut String, k: &str, v: &str| {
+            let _ = writeln!(s, "<tr><th>{}</th><td>{}</td></tr>", escape(k), v);
+        };
+        row(&mut s, "monitor", &escape(&a.monitor));
+        row(&mut s, "model", &escape(a.model.as_deref().unwrap_or("—")));
+        for (k, files) in [("reference", &a.reference), ("current", &a.current)] {
+            let v = files
+                .iter()
+                .map(|(p, h)| {
+                    format!(
+                        "<code>{}</code> sha256 <code>{}</code>",
+                        escape(p),
+                        escape(h)
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join("<br>");
+            row(&mut s, k, &v);
+        }
+        row(
+            &mut s,
+            "record",
+            &a.record
+                .as_deref()
+                .map(|r| format!("<code>{}</code>", escape(r)))
+                .unwrap_or_else(|| "not recorded (--no-record)".into()),
+        );
+        row(
+            &mut s,
+            "generated",
+            &escape(&format!("{} by {}", a.generated_at, a.tool)),
+        );
+        let _ = writeln!(s, "</table>");
+    }
     let class = if report.dataset_drift { "bad" } else { "good" };
     let _ = writeln!(
         s,

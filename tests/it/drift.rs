@@ -602,6 +602,16 @@ fn markdown_and_html_reports_escape_user_data() {
     );
     assert!(html.contains("&lt;script&gt;"));
     assert!(html.contains("<svg"), "a chart per column");
+    // It says what it compared: the files with their SHA-256, the tool, not
+    // recorded.
+    use sha2::Digest;
+    let sha = |f: &str| hex::encode(sha2::Sha256::digest(repo.read(f).as_bytes()));
+    assert!(
+        html.contains(&sha("r.csv")) && html.contains(&sha("c.csv")),
+        "{html}"
+    );
+    assert!(html.contains("not recorded (--no-record)"));
+    assert!(html.contains("@page"), "print rules");
     for external in ["<link", "src=\"http", "src='http", "@import", "url(http"] {
         assert!(
             !html.contains(external),
