@@ -41,6 +41,16 @@ pub struct Config {
     /// Who is told when a monitor finds drift or degradation.
     #[serde(default)]
     pub alerts: AlertsConfig,
+    /// Per dataset: its data contract (docs/monitoring.md).
+    #[serde(default)]
+    pub datasets: BTreeMap<String, DatasetConfig>,
+}
+
+/// `[datasets.<name>]`.
+#[derive(Debug, Default, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct DatasetConfig {
+    pub contract: Option<crate::dataset::contract::Contract>,
 }
 
 /// `[ci]`: read by `.mlops/install.sh` (plain `key = "value"` lines).
@@ -182,6 +192,10 @@ pub struct GateConfig {
     /// Allow promotion without the version having passed the previous stage.
     #[serde(default)]
     pub skip_stage_order: bool,
+    /// Every dataset the version trained on passed its contract when it
+    /// was added (docs/monitoring.md).
+    #[serde(default)]
+    pub data_quality: bool,
     /// Approvals needed per role (`{ risk = 1, validation = 1 }`).
     #[serde(default)]
     pub roles: BTreeMap<String, u32>,

@@ -31,6 +31,13 @@ pub enum Error {
     )]
     Contended { reference: String, attempts: u32 },
 
+    /// Data broke its contract: a check said no (exit 1), naming each rule.
+    #[error("dataset `{dataset}` breaks its contract: {}", .violations.join("; "))]
+    ContractViolated {
+        dataset: String,
+        violations: Vec<String>,
+    },
+
     #[error("{message}")]
     Invalid {
         message: String,

@@ -18,7 +18,11 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(err) => {
             mlops::cli::print_error(&err);
-            ExitCode::from(2)
+            // A contract the data breaks is a check that said no, not bad input.
+            match err.downcast_ref::<mlops::Error>() {
+                Some(mlops::Error::ContractViolated { .. }) => ExitCode::from(1),
+                _ => ExitCode::from(2),
+            }
         }
     }
 }

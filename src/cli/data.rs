@@ -27,6 +27,20 @@ enum Sub {
     Show(ShowArgs),
     /// Re-hash the files on disk against a recorded version; exit 1 on mismatch.
     Verify(VerifyArgs),
+    /// Check data against its contract in mlops.toml; exit 1 naming each
+    /// error-level violation.
+    Check(CheckArgs),
+}
+
+#[derive(clap::Args, Debug)]
+struct CheckArgs {
+    /// A dataset with a contract (its files as pinned in mlops.lock), or
+    /// files to check against `--contract`.
+    #[arg(required = true)]
+    targets: Vec<PathBuf>,
+    /// The dataset whose contract applies to the files given.
+    #[arg(long, value_name = "DATASET")]
+    contract: Option<String>,
 }
 
 #[derive(clap::Args, Debug)]
@@ -114,6 +128,7 @@ pub fn run(g: &Globals, args: Args) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
+        Sub::Check(a) => check(g, a),
         Sub::Status(a) => {
             let st = ops::status(&store, a.name.as_deref(), g.quiet)?;
             let clean = st.iter().all(|s| s.clean);
@@ -380,4 +395,74 @@ fn summarize_profile_diff(d: &crate::dataset::profile::ProfileDiff) -> String {
         parts.push(format!("`{c}` {a:?} → {b:?}"));
     }
     parts.join("; ")
+}
+
+fn check(g: &Globals, a: CheckArgs) -> anyhow::Result<ExitCode> {
+    use crate::dataset::contract;
+    let store = g.store()?;
+    let root = store.root();
+    let config = crate::config::Config::load(&root)?;
+    let single = a.targets[0].to_string_lossy().to_string();
+    let (dataset, files): (String, Vec<(PathBuf, String)>) = match &a.contract {
+        Some(d) => (
+            d.clone(),
+            a.targets
+                .iter()
+                .map(|p| (g.dir.join(p), p.display().to_string()))
+                .collect(),
+        ),
+        None if a.targets.len() == 1 && !g.dir.join(&a.targets[0]).exists() => {
+            let lock = crate::dataset::lock::Lock::load(&root)?;
+            let pin = lock.datasets.get(&single).ok_or_else(|| {
+                crate::Error::invalid_with_hint(
+                    format!("`{single}` is neither a file nor a dataset pinned in mlops.lock"),
+                    "`mlops data add <files> --name <dataset>` pins one; or pass files with `--contract <dataset>`",
+                )
+            })?;
+            let mut files = Vec::new();
+            for p in &pin.paths {
+                for e in walkdir::WalkDir::new(root.join(p)).sort_by_file_name() {
+                    let e = e?;
+                    if e.file_type().is_file() {
+                        let shown = e
+                            .path()
+                            .strip_prefix(&root)
+                            .unwrap_or(e.path())
+                            .display()
+                            .to_string();
+                        files.push((e.path().to_path_buf(), shown));
+                    }
+                }
+            }
+            (single.clone(), files)
+        }
+        None => {
+            return Err(crate::Error::invalid_with_hint(
+                "`mlops data check <files>` needs `--contract <dataset>`",
+                "name the dataset whose contract applies, or pass the dataset's name alone",
+            )
+            .into())
+        }
+    };
+    let c = contract::of(&config, &dataset).ok_or_else(|| {
+        crate::Error::invalid_with_hint(
+            format!("dataset `{dataset}` has no contract in mlops.toml"),
+            format!("add `[datasets.{dataset}.contract]` (docs/monitoring.md)"),
+        )
+    })?;
+    let checked = contract::Checked::of(contract::check(&files, c)?);
+    if g.json {
+        print_json(&serde_json::json!({"dataset": dataset, "check": checked}))?;
+    } else {
+        for v in &checked.violations {
+            crate::outln!("{}", v.line());
+        }
+        crate::outln!(
+            "{dataset}: {} error(s), {} warning(s) in {} file(s)",
+            checked.errors,
+            checked.warnings,
+            files.len()
+        );
+    }
+    Ok(ExitCode::from(u8::from(checked.errors > 0)))
 }

@@ -22,6 +22,7 @@ pub fn check(store: &Store, cwd: &Path, spec: &str, allow_outside: bool) -> Resu
         .ok()
         .and_then(|_| Entity::new(EntityKind::Dataset, spec).ok())
         .filter(|e| store.exists(e).unwrap_or(false));
+    let dataset = name.as_ref().map(|_| spec.to_string());
     let paths: Vec<PathBuf> = match name {
         Some(entity) => {
             let lock = match store.is_bare() {
@@ -40,7 +41,35 @@ pub fn check(store: &Store, cwd: &Path, spec: &str, allow_outside: bool) -> Resu
         None => return Ok(()),
     };
     let options = crate::dataset::scan::Options { allow_outside };
-    crate::dataset::scan::scan_with_options(&root, &paths, options).map_err(ops::scan_error)?;
+    let scanned =
+        crate::dataset::scan::scan_with_options(&root, &paths, options).map_err(ops::scan_error)?;
+    // Nothing trains on data that breaks its contract (docs/monitoring.md).
+    if let Some(dataset) = dataset {
+        let config = crate::config::Config::load(&root)?;
+        if let Some(c) = crate::dataset::contract::of(&config, &dataset) {
+            let files: Vec<(PathBuf, String)> = scanned
+                .files
+                .iter()
+                .map(|f| (f.abs_path.clone(), f.rel_path.clone()))
+                .collect();
+            let checked =
+                crate::dataset::contract::Checked::of(crate::dataset::contract::check(&files, c)?);
+            for w in checked.violations.iter().filter(|v| !v.is_error()) {
+                eprintln!("warning: contract: {}", w.line());
+            }
+            if checked.errors > 0 {
+                return Err(crate::error::Error::ContractViolated {
+                    dataset,
+                    violations: checked
+                        .violations
+                        .iter()
+                        .filter(|v| v.is_error())
+                        .map(|v| v.line())
+                        .collect(),
+                });
+            }
+        }
+    }
     Ok(())
 }
 

@@ -4,6 +4,7 @@
 //! profile of every tabular file so drift can be measured even after the raw
 //! data is gone.
 
+pub mod contract;
 pub mod hash;
 pub mod inputs;
 pub mod lock;

@@ -249,7 +249,39 @@ pub fn add(
     // Profiles keep only what the committed privacy settings allow
     // (docs/privacy.md); one made under other settings, or by an older
     // mlops that kept raw values, is made again.
-    let policy = crate::config::Config::load(&root)?.privacy;
+    let config = crate::config::Config::load(&root)?;
+    let policy = config.privacy.clone();
+    // The contract first: data that breaks an error-level rule is not
+    // recorded at all (docs/monitoring.md).
+    let contract = match crate::dataset::contract::of(&config, &name) {
+        Some(c) => {
+            let files: Vec<(PathBuf, String)> = entries
+                .iter()
+                .map(|e| (root.join(&e.path), e.path.clone()))
+                .collect();
+            let checked =
+                crate::dataset::contract::Checked::of(crate::dataset::contract::check(&files, c)?);
+            if checked.errors > 0 {
+                return Err(Error::ContractViolated {
+                    dataset: name.clone(),
+                    violations: checked
+                        .violations
+                        .iter()
+                        .filter(|v| v.is_error())
+                        .map(|v| v.line())
+                        .collect(),
+                });
+            }
+            warnings.extend(
+                checked
+                    .violations
+                    .iter()
+                    .map(|v| format!("contract: {}", v.line())),
+            );
+            Some(checked)
+        }
+        None => None,
+    };
     for e in tabular.into_iter().take(MAX_PROFILED_FILES) {
         if let Some((h, p)) = previous.get(&e.path) {
             if *h == e.sha256 && p.version == profile::LAYOUT && p.privacy.as_ref() == Some(&policy)
@@ -306,6 +338,7 @@ pub fn add(
         profiles_blob,
         source: source.as_deref().map(crate::run::redact::free_text),
         skipped,
+        contract,
     };
     let draft = draft.with_body(&body)?;
     // Another `data add` of the same files may have landed since the history

@@ -46,6 +46,10 @@ pub struct DatasetVersion {
     /// Paths that were skipped (symlinks to folders, dangling links).
     #[serde(default)]
     pub skipped: Vec<String>,
+    /// The data contract's check when the version was added (absent: the
+    /// dataset had no contract).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contract: Option<crate::dataset::contract::Checked>,
 }
 
 #[derive(Serialize, Deserialize)]

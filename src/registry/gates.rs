@@ -94,6 +94,9 @@ pub struct GateInput<'a> {
     pub approvals: &'a [Approval],
     pub actor: &'a str,
     pub drift: Option<DriftStatus>,
+    /// For a `data_quality` gate: why each training dataset does not pass
+    /// its contract (empty: all do).
+    pub data_quality: Option<Vec<String>>,
     pub now: DateTime<Utc>,
 }
 
@@ -224,6 +227,18 @@ pub fn evaluate(input: &GateInput) -> Result<Vec<GateResult>> {
         });
     }
 
+    if let Some(problems) = &input.data_quality {
+        out.push(GateResult {
+            gate: "data quality".into(),
+            expected: "every training dataset passed its contract".into(),
+            actual: if problems.is_empty() {
+                "all passed".into()
+            } else {
+                problems.join("; ")
+            },
+            pass: problems.is_empty(),
+        });
+    }
     if let Some(monitor) = &gate.drift_monitor {
         let max_age = gate.drift_max_age_days;
         let (pass, actual) = match &input.drift {

@@ -84,6 +84,42 @@ pub fn drift_status(store: &Store, monitor: &str) -> Result<Option<DriftStatus>>
         }))
 }
 
+/// Why the candidate's training datasets do not pass their contracts, as
+/// recorded when each version was added (empty: they all do).
+fn data_quality(store: &Store, config: &Config, candidate: &VersionInfo) -> Result<Vec<String>> {
+    let Some(run_id) = &candidate.version.run_id else {
+        return Ok(vec![
+            "the version has no tracked run, so no known training data".into(),
+        ]);
+    };
+    let run = crate::run::query::show(store, run_id)?;
+    let mut problems = Vec::new();
+    let mut checked_any = false;
+    for input in &run.run.inputs {
+        let Some(name) = &input.dataset else { continue };
+        if crate::dataset::contract::of(config, name).is_none() {
+            continue;
+        }
+        checked_any = true;
+        let entity = Entity::new(EntityKind::Dataset, name)?;
+        let versions = crate::dataset::version::versions(&store.history(&entity)?)?;
+        let v = versions
+            .iter()
+            .find(|v| Some(v.record.id()) == input.version.as_deref());
+        match v.and_then(|v| v.body.contract.as_ref()) {
+            Some(c) if c.errors == 0 => {}
+            Some(c) => problems.push(format!("`{name}`: {} contract error(s)", c.errors)),
+            None => problems.push(format!(
+                "`{name}`: the version trained on was not checked against its contract (added before it existed?)"
+            )),
+        }
+    }
+    if !checked_any {
+        problems.push("no training dataset has a contract in mlops.toml".into());
+    }
+    Ok(problems)
+}
+
 /// Who the approvals must be independent of.
 fn parties(store: &Store, candidate: &VersionInfo, promoter: &str) -> Result<Parties> {
     let developer = match &candidate.version.run_id {
@@ -150,6 +186,11 @@ fn evaluate_on(
         approvals: &approvals,
         actor,
         drift,
+        data_quality: if gate.data_quality {
+            Some(data_quality(store, config, &candidate)?)
+        } else {
+            None
+        },
         now: context::now(),
     })?;
     let pass = gates.iter().all(|g| g.pass);

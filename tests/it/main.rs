@@ -4,6 +4,7 @@
 mod support;
 
 mod ci;
+mod contracts;
 mod data;
 mod demo;
 mod drift;
