@@ -288,6 +288,8 @@ pub fn run(_g: &Globals, args: Args) -> anyhow::Result<ExitCode> {
         0,
     )?;
     t.mlops(&["data", "show", "credit@latest"], 0)?;
+    crate::outln!("\nThe data contract of mlops.toml holds (a broken rule would stop `data add` and `track --data`):");
+    t.mlops(&["data", "check", "credit"], 0)?;
     t.git(&["add", "-A"])?;
     t.git(&["commit", "-q", "-m", "Policy and training data"])?;
     crate::outln!("\nSomeone edits the data by hand; `data status` notices (exit 1), and restoring it makes it clean again:");
@@ -633,6 +635,19 @@ members = ["risk-officer@bank.example"]
 
 [signing]
 allowed_signers = ".mlops/allowed_signers"
+
+# What the training data must look like: `data add` and `track --data`
+# refuse data that breaks it.
+[datasets.credit.contract]
+min_rows = 1000
+[datasets.credit.contract.columns.income]
+type = "int"
+min = 0
+nullable = false
+[datasets.credit.contract.columns.region]
+allowed = ["north", "south", "east", "west"]
+[datasets.credit.contract.columns.default]
+allowed = ["0", "1"]
 
 [monitors.credit-inputs]
 reference = "credit"

@@ -214,6 +214,27 @@ fn check_file(
                         out.push(v("max", format!("{} above {max}", share(n, rows))));
                     }
                 }
+                if let Some(allowed) = &rule.allowed {
+                    // Codes such as 0/1 are read as numbers: compared as written.
+                    let ok: HashSet<&str> = allowed.iter().map(String::as_str).collect();
+                    let text = |x: f64| {
+                        if x.fract() == 0.0 && x.abs() < 1e15 {
+                            format!("{}", x as i64)
+                        } else {
+                            x.to_string()
+                        }
+                    };
+                    let n = values
+                        .iter()
+                        .filter(|x| !ok.contains(text(**x).as_str()))
+                        .count() as u64;
+                    if n > 0 {
+                        out.push(v(
+                            "allowed",
+                            format!("{} not among the allowed values", share(n, rows)),
+                        ));
+                    }
+                }
                 if rule.unique == Some(true) {
                     let mut seen = HashSet::with_capacity(values.len());
                     let dups = values.iter().filter(|x| !seen.insert(x.to_bits())).count() as u64;

@@ -14,6 +14,8 @@ min = 0
 nullable = false
 [datasets.applications.contract.columns.region]
 allowed = ["north", "south"]
+[datasets.applications.contract.columns.flag]
+allowed = ["0", "1"]
 [datasets.applications.contract.columns.age]
 max_null_share = 0.2
 severity = "warn"
@@ -25,7 +27,7 @@ data_quality = true
 "#;
 
 fn rows(bad: bool) -> String {
-    let mut s = String::from("id,income,region,age\n");
+    let mut s = String::from("id,income,region,age,flag\n");
     for i in 0..40 {
         let income = if bad && i == 3 {
             "-5".to_string()
@@ -47,7 +49,8 @@ fn rows(bad: bool) -> String {
         } else {
             (20 + i).to_string()
         };
-        s.push_str(&format!("{id},{income},{region},{age}\n"));
+        let flag = if bad && i == 7 { 2 } else { i % 2 };
+        s.push_str(&format!("{id},{income},{region},{age},{flag}\n"));
     }
     s
 }
