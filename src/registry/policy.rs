@@ -68,9 +68,15 @@ impl Policy {
         let differs = working.is_some() && working != committed_bytes && rev.is_none();
         if differs && !allow_uncommitted {
             return Err(Error::invalid_with_hint(
-                format!(
-                    "`{FILE_NAME}` differs from the one committed at {at}: decisions are checked against the committed policy"
-                ),
+                if commit.is_none() {
+                    format!("`{FILE_NAME}` is not committed yet: decisions are checked against the committed policy")
+                } else if committed.is_none() {
+                    format!("`{FILE_NAME}` is not in the commit at {at}: decisions are checked against the committed policy")
+                } else {
+                    format!(
+                        "`{FILE_NAME}` differs from the one committed at {at}: decisions are checked against the committed policy"
+                    )
+                },
                 "commit it (the change is then reviewed like any other), or pass `--allow-uncommitted-policy` to apply it as a recorded override",
             ));
         }
