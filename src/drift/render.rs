@@ -339,7 +339,7 @@ pub fn html_with(report: &Report, about: Option<&Provenance>) -> String {
     if !report.findings.is_empty() {
         let _ = writeln!(s, "<h2>Findings</h2><ul>");
         for f in &report.findings {
-            let _ = writeln!(s, "<li>{}</li>", escape(&finding_text(f)));
+            let _ = writeln!(s, "<li>{}</li>", code_spans(&finding_text(f)));
         }
         let _ = writeln!(s, "</ul>");
     }
@@ -394,10 +394,45 @@ pub fn html_with(report: &Report, about: Option<&Provenance>) -> String {
 }
 
 /// Inline SVG bars: reference and current share per bin.
+/// A finding's Markdown code spans (`column`) as `<code>`, everything
+/// escaped: findings read the same in the Markdown and the HTML report.
+fn code_spans(text: &str) -> String {
+    let parts: Vec<&str> = text.split('`').collect();
+    if parts.len().is_multiple_of(2) {
+        return escape(text);
+    }
+    parts
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            if i % 2 == 1 {
+                format!("<code>{}</code>", escape(p))
+            } else {
+                escape(p)
+            }
+        })
+        .collect()
+}
+
 fn svg(chart: &Chart) -> String {
+    // Plot area right of a y-axis (share of rows, %), above the x labels:
+    // numeric bins show the range's ends, categories their full label,
+    // slanted so long ones still fit.
+    const LEFT: f64 = 38.0;
     const W: f64 = 320.0;
     const H: f64 = 110.0;
-    const BOTTOM: f64 = 24.0;
+    const TOP: f64 = 6.0;
+    let bottom: f64 = if chart.numeric {
+        24.0
+    } else {
+        let longest = chart
+            .bins
+            .iter()
+            .map(|b| b.label.chars().count())
+            .max()
+            .unwrap_or(1);
+        (longest.min(40) as f64 * 4.2 + 14.0).max(24.0)
+    };
     let n = chart.bins.len().max(1) as f64;
     let max = chart
         .bins
@@ -408,11 +443,31 @@ fn svg(chart: &Chart) -> String {
     let slot = W / n;
     let bar = (slot * 0.45).max(0.5);
     let mut s = format!(
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{W}\" height=\"{}\" role=\"img\">",
-        H + BOTTOM
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{}\" height=\"{}\" role=\"img\">",
+        LEFT + W + 4.0,
+        TOP + H + bottom
+    );
+    // The y-axis: 0, half and the top, as a share of rows.
+    for k in 0..=2 {
+        let v = max * k as f64 / 2.0;
+        let y = TOP + H - v / max * H;
+        let _ = write!(
+            s,
+            "<line x1=\"{LEFT}\" y1=\"{y:.2}\" x2=\"{}\" y2=\"{y:.2}\" stroke=\"#eee\"/>\
+             <text x=\"{}\" y=\"{:.2}\" font-size=\"9\" text-anchor=\"end\">{}%</text>",
+            LEFT + W,
+            LEFT - 3.0,
+            y + 3.0,
+            short(v * 100.0)
+        );
+    }
+    let _ = write!(
+        s,
+        "<line x1=\"{LEFT}\" y1=\"{TOP}\" x2=\"{LEFT}\" y2=\"{}\" stroke=\"#999\"/>",
+        TOP + H
     );
     for (i, b) in chart.bins.iter().enumerate() {
-        let x = i as f64 * slot;
+        let x = LEFT + i as f64 * slot;
         for (k, (v, color)) in [(b.reference, "#5c7cfa"), (b.current, "#f08c00")]
             .into_iter()
             .enumerate()
@@ -423,7 +478,7 @@ fn svg(chart: &Chart) -> String {
                 "<rect x=\"{:.2}\" y=\"{:.2}\" width=\"{bar:.2}\" height=\"{h:.2}\" fill=\"{color}\">\
                  <title>{}: {} {}%</title></rect>",
                 x + k as f64 * bar,
-                H - h,
+                TOP + H - h,
                 escape(&b.label),
                 if k == 0 { "reference" } else { "current" },
                 short(v * 100.0)
@@ -432,35 +487,34 @@ fn svg(chart: &Chart) -> String {
     }
     let _ = write!(
         s,
-        "<line x1=\"0\" y1=\"{H}\" x2=\"{W}\" y2=\"{H}\" stroke=\"#999\"/>"
+        "<line x1=\"{LEFT}\" y1=\"{}\" x2=\"{}\" y2=\"{}\" stroke=\"#999\"/>",
+        TOP + H,
+        LEFT + W,
+        TOP + H
     );
-    let label = |text: &str| {
-        let t: String = text.chars().take(24).collect();
-        escape(&t)
-    };
     if chart.numeric {
         if let (Some(first), Some(last)) = (chart.bins.first(), chart.bins.last()) {
             let lo = first.label.split(" – ").next().unwrap_or("");
             let hi = last.label.split(" – ").last().unwrap_or("");
             let _ = write!(
                 s,
-                "<text x=\"0\" y=\"{}\" font-size=\"10\">{}</text>\
-                 <text x=\"{W}\" y=\"{}\" font-size=\"10\" text-anchor=\"end\">{}</text>",
-                H + 14.0,
-                label(lo),
-                H + 14.0,
-                label(hi)
+                "<text x=\"{LEFT}\" y=\"{}\" font-size=\"10\">{}</text>\
+                 <text x=\"{}\" y=\"{}\" font-size=\"10\" text-anchor=\"end\">{}</text>",
+                TOP + H + 14.0,
+                escape(lo),
+                LEFT + W,
+                TOP + H + 14.0,
+                escape(hi)
             );
         }
     } else {
         for (i, b) in chart.bins.iter().enumerate() {
-            let short_label: String = b.label.chars().take(6).collect();
+            let x = LEFT + i as f64 * slot + slot / 2.0;
+            let y = TOP + H + 10.0;
             let _ = write!(
                 s,
-                "<text x=\"{:.2}\" y=\"{}\" font-size=\"8\">{}</text>",
-                i as f64 * slot,
-                H + 12.0,
-                escape(&short_label)
+                "<text x=\"{x:.2}\" y=\"{y:.2}\" font-size=\"8\" text-anchor=\"end\" transform=\"rotate(-40 {x:.2} {y:.2})\">{}</text>",
+                escape(&b.label)
             );
         }
     }
@@ -471,6 +525,15 @@ fn svg(chart: &Chart) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn findings_show_code_spans_and_stay_escaped() {
+        assert_eq!(
+            code_spans("column `<b>`: 3 values"),
+            "column <code>&lt;b&gt;</code>: 3 values"
+        );
+        assert_eq!(code_spans("odd ` tick"), "odd ` tick");
+    }
 
     #[test]
     fn escape_neutralises_markup() {
