@@ -134,7 +134,14 @@ pub fn run(g: &Globals, a: Args) -> anyhow::Result<ExitCode> {
             .join("\n"),
         "html" => {
             let o = &outcomes[0];
-            render::html_with(
+            let dir = store.root().join(
+                config
+                    .report
+                    .templates
+                    .as_deref()
+                    .unwrap_or(".mlops/templates"),
+            );
+            render::render_template(
                 &o.report,
                 Some(&render::Provenance {
                     monitor: o.monitor.clone(),
@@ -154,7 +161,14 @@ pub fn run(g: &Globals, a: Args) -> anyhow::Result<ExitCode> {
                     tool: crate::context::tool_version(),
                     generated_at: crate::context::now_timestamp(),
                 }),
+                Some(&dir),
             )
+            .map_err(|e| {
+                crate::Error::invalid_with_hint(
+                    format!("template `drift.html.j2`: {e}"),
+                    "fix the template or delete it to use the built-in one",
+                )
+            })?
         }
         _ => outcomes.iter().map(table).collect::<Vec<_>>().join("\n"),
     };

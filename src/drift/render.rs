@@ -239,24 +239,73 @@ pub fn html(report: &Report) -> String {
 }
 
 pub fn html_with(report: &Report, about: Option<&Provenance>) -> String {
-    let mut s = String::new();
+    render_template(report, about, None).unwrap_or_else(|e| {
+        // The built-in template cannot fail to render; an override can,
+        // and the caller that passes one reports it.
+        format!(
+            "<!DOCTYPE html><p>drift template error: {}</p>",
+            escape(&e.to_string())
+        )
+    })
+}
+
+/// Renders `drift.html.j2` — the repository's (in `dir`, the report
+/// templates' folder) or the built-in one — with the report's parts, so a
+/// team adds its header, disclaimers or styles as it does for the audit
+/// report. The parts are HTML made here (escaped); the template places them.
+pub fn render_template(
+    report: &Report,
+    about: Option<&Provenance>,
+    dir: Option<&std::path::Path>,
+) -> Result<String, minijinja::Error> {
+    const NAME: &str = "drift.html.j2";
+    let text = dir
+        .map(|d| d.join(NAME))
+        .and_then(|p| std::fs::read_to_string(p).ok())
+        .or_else(|| crate::templates::builtin(".mlops/templates/drift.html.j2").map(str::to_string))
+        .unwrap_or_default();
+    let mut env = minijinja::Environment::new();
+    env.add_template_owned(NAME.to_string(), text)?;
+    let parts = parts(report, about);
+    let safe = minijinja::Value::from_safe_string;
+    let ctx = minijinja::context! {
+        title => parts.title,
+        style => safe(STYLE.to_string()),
+        about => safe(parts.about),
+        verdict => verdict(report),
+        drifted => report.dataset_drift,
+        rows => safe(parts.rows),
+        table => safe(parts.table),
+        findings => parts.findings.into_iter().map(safe).collect::<Vec<_>>(),
+        quality => safe(parts.quality),
+        columns => safe(parts.columns),
+    };
+    env.get_template(NAME)?.render(ctx)
+}
+
+struct Parts {
+    title: String,
+    about: String,
+    rows: String,
+    table: String,
+    findings: Vec<String>,
+    quality: String,
+    columns: String,
+}
+
+fn parts(report: &Report, about: Option<&Provenance>) -> Parts {
     let title = about
         .map(|a| format!("Drift report: {}", a.monitor))
         .unwrap_or_else(|| "Drift report".into());
-    let _ = write!(
-        s,
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
-         <title>{}</title><style>{STYLE}</style></head><body>\n<h1>{}</h1>\n",
-        escape(&title),
-        escape(&title)
-    );
+    let mut about_html = String::new();
     if let Some(a) = about {
+        let s = &mut about_html;
         let _ = writeln!(s, "<table class=\"about\">");
         let row = |s: &mut String, k: &str, v: &str| {
             let _ = writeln!(s, "<tr><th>{}</th><td>{}</td></tr>", escape(k), v);
         };
-        row(&mut s, "monitor", &escape(&a.monitor));
-        row(&mut s, "model", &escape(a.model.as_deref().unwrap_or("—")));
+        row(s, "monitor", &escape(&a.monitor));
+        row(s, "model", &escape(a.model.as_deref().unwrap_or("—")));
         for (k, files) in [("reference", &a.reference), ("current", &a.current)] {
             let v = files
                 .iter()
@@ -269,10 +318,10 @@ pub fn html_with(report: &Report, about: Option<&Provenance>) -> String {
                 })
                 .collect::<Vec<_>>()
                 .join("<br>");
-            row(&mut s, k, &v);
+            row(s, k, &v);
         }
         row(
-            &mut s,
+            s,
             "record",
             &a.record
                 .as_deref()
@@ -280,72 +329,72 @@ pub fn html_with(report: &Report, about: Option<&Provenance>) -> String {
                 .unwrap_or_else(|| "not recorded (--no-record)".into()),
         );
         row(
-            &mut s,
+            s,
             "generated",
             &escape(&format!("{} by {}", a.generated_at, a.tool)),
         );
         let _ = writeln!(s, "</table>");
     }
-    let class = if report.dataset_drift { "bad" } else { "good" };
-    let _ = writeln!(
-        s,
-        "<p class=\"verdict {class}\">{}</p>\n<p>Reference: {} rows ({}); current: {} rows.</p>",
-        escape(&verdict(report)),
+    let rows_html = format!(
+        "Reference: {} rows ({}); current: {} rows.",
         report.rows.0,
         escape(report.reference_kind),
         report.rows.1
     );
-    let _ = writeln!(s, "<table><thead><tr>");
-    for h in TABLE_HEADER
-        .iter()
-        .chain(["PSI", "missing ref → cur"].iter())
+    let mut table_html = String::new();
     {
-        let _ = write!(s, "<th>{}</th>", escape(h));
-    }
-    let _ = writeln!(s, "</tr></thead><tbody>");
-    for (c, row) in report.columns.iter().zip(table_rows(report)) {
-        let _ = write!(s, "<tr>");
-        for (i, cell) in row.iter().enumerate() {
-            let cls = match (i, c.drift, &c.not_tested) {
-                (5, true, _) => " class=\"drift\"",
-                (5, false, None) => " class=\"ok\"",
-                (5, _, Some(_)) => " class=\"muted\"",
-                _ => "",
-            };
-            let title = match (i, &c.not_tested) {
-                (5, Some(r)) => format!(" title=\"{}\"", escape(r)),
-                _ => String::new(),
-            };
-            let _ = write!(s, "<td{cls}{title}>{}</td>", escape(cell));
+        let s = &mut table_html;
+        let _ = writeln!(s, "<table><thead><tr>");
+        for h in TABLE_HEADER
+            .iter()
+            .chain(["PSI", "missing ref → cur"].iter())
+        {
+            let _ = write!(s, "<th>{}</th>", escape(h));
         }
-        let psi = c
-            .psi
-            .as_ref()
-            .map(|p| short(p.score))
-            .unwrap_or_else(|| "–".into());
-        let pct = |x: Option<f64>| {
-            x.map(|v| format!("{}%", short(v * 100.0)))
-                .unwrap_or_else(|| "–".into())
-        };
-        let _ = writeln!(
-            s,
-            "<td>{}</td><td>{} → {}</td></tr>",
-            escape(&psi),
-            pct(c.null_share.reference),
-            pct(c.null_share.current)
-        );
-    }
-    let _ = writeln!(s, "</tbody></table>");
-    if !report.findings.is_empty() {
-        let _ = writeln!(s, "<h2>Findings</h2><ul>");
-        for f in &report.findings {
-            let _ = writeln!(s, "<li>{}</li>", code_spans(&finding_text(f)));
+        let _ = writeln!(s, "</tr></thead><tbody>");
+        for (c, row) in report.columns.iter().zip(table_rows(report)) {
+            let _ = write!(s, "<tr>");
+            for (i, cell) in row.iter().enumerate() {
+                let cls = match (i, c.drift, &c.not_tested) {
+                    (5, true, _) => " class=\"drift\"",
+                    (5, false, None) => " class=\"ok\"",
+                    (5, _, Some(_)) => " class=\"muted\"",
+                    _ => "",
+                };
+                let title = match (i, &c.not_tested) {
+                    (5, Some(r)) => format!(" title=\"{}\"", escape(r)),
+                    _ => String::new(),
+                };
+                let _ = write!(s, "<td{cls}{title}>{}</td>", escape(cell));
+            }
+            let psi = c
+                .psi
+                .as_ref()
+                .map(|p| short(p.score))
+                .unwrap_or_else(|| "–".into());
+            let pct = |x: Option<f64>| {
+                x.map(|v| format!("{}%", short(v * 100.0)))
+                    .unwrap_or_else(|| "–".into())
+            };
+            let _ = writeln!(
+                s,
+                "<td>{}</td><td>{} → {}</td></tr>",
+                escape(&psi),
+                pct(c.null_share.reference),
+                pct(c.null_share.current)
+            );
         }
-        let _ = writeln!(s, "</ul>");
+        let _ = writeln!(s, "</tbody></table>");
     }
+    let findings: Vec<String> = report
+        .findings
+        .iter()
+        .map(|f| code_spans(&finding_text(f)))
+        .collect();
+    let mut quality_html = String::new();
     if let Some(p) = &report.performance {
         let _ = writeln!(
-            s,
+            quality_html,
             "<h2>Model quality</h2><p>{} on {} rows: current {}, recorded {}{}</p>",
             escape(&p.metric),
             p.rows,
@@ -357,6 +406,8 @@ pub fn html_with(report: &Report, about: Option<&Provenance>) -> String {
                 .unwrap_or_default()
         );
     }
+    let mut columns_html = String::new();
+    let s = &mut columns_html;
     let _ = writeln!(
         s,
         "<h2>Columns</h2><p class=\"legend\"><span style=\"background:#5c7cfa\"></span>reference\
@@ -389,8 +440,16 @@ pub fn html_with(report: &Report, about: Option<&Provenance>) -> String {
         }
         let _ = writeln!(s, "</div>");
     }
-    let _ = writeln!(s, "</div></body></html>");
-    s
+    let _ = writeln!(s, "</div>");
+    Parts {
+        title,
+        about: about_html,
+        rows: rows_html,
+        table: table_html,
+        findings,
+        quality: quality_html,
+        columns: columns_html,
+    }
 }
 
 /// Inline SVG bars: reference and current share per bin.

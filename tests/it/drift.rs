@@ -612,6 +612,37 @@ fn markdown_and_html_reports_escape_user_data() {
     );
     assert!(html.contains("not recorded (--no-record)"));
     assert!(html.contains("@page"), "print rules");
+    // The page comes from a template the repository can override.
+    repo.write(
+        ".mlops/templates/drift.html.j2",
+        "<!DOCTYPE html><h1>Bank of Examples</h1><h2>{{ title }}</h2>{{ about }}{{ table }}<p>{{ verdict }}</p>",
+    );
+    let run = |out: &str| {
+        repo.mlops(&[
+            "drift",
+            "--reference",
+            "r.csv",
+            "--current",
+            "c.csv",
+            "--format",
+            "html",
+            "--out",
+            out,
+            "--no-record",
+        ])
+    };
+    let code = run("custom.html").code;
+    assert!(code == 0 || code == 1);
+    let custom = repo.read("custom.html");
+    assert!(custom.contains("<h1>Bank of Examples</h1>"), "{custom}");
+    assert!(custom.contains(&sha("r.csv")));
+    assert!(
+        !custom.contains("<script>alert(1)</script>"),
+        "parts stay escaped"
+    );
+    repo.write(".mlops/templates/drift.html.j2", "{% if %}");
+    let out = run("broken.html").code(2);
+    assert!(out.stderr.contains("drift.html.j2"), "{}", out.stderr);
     for external in ["<link", "src=\"http", "src='http", "@import", "url(http"] {
         assert!(
             !html.contains(external),
