@@ -238,6 +238,11 @@ pub struct MonitorConfig {
     /// The metric compared against the model's recorded value (`accuracy`, `auc`, ...).
     pub metric: Option<String>,
     pub max_degradation: Option<f64>,
+    /// `rollback`: a run in which the model's quality degraded rolls the
+    /// guarded stage back to its previous version, once (docs/monitoring.md).
+    pub on_breach: Option<String>,
+    /// The stage `on_breach = "rollback"` guards (default `production`).
+    pub guards: Option<String>,
 }
 
 #[derive(Debug, Default, Clone, Deserialize, Serialize)]
@@ -301,6 +306,22 @@ impl Config {
                             "[models.{name}.gates.{stage}] roles: `{role}` is not a role (define it under [roles.{role}])"
                         )));
                     }
+                }
+            }
+        }
+        for (name, m) in &self.monitors {
+            match m.on_breach.as_deref() {
+                None | Some("alert") => {}
+                Some("rollback") if m.model.is_some() && m.max_degradation.is_some() => {}
+                Some("rollback") => {
+                    return Err(bad(format!(
+                        "[monitors.{name}] on_breach = \"rollback\" needs `model` and `max_degradation` (a rollback answers a degraded model)"
+                    )))
+                }
+                Some(other) => {
+                    return Err(bad(format!(
+                        "[monitors.{name}] on_breach: `{other}` is not one of rollback, alert"
+                    )))
                 }
             }
         }

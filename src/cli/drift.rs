@@ -37,6 +37,10 @@ pub struct Args {
     /// Do not record this run on the monitor's history.
     #[arg(long)]
     no_record: bool,
+    /// Record nothing and roll nothing back: say what an `on_breach`
+    /// monitor would do.
+    #[arg(long)]
+    dry_run: bool,
 }
 
 #[derive(clap::Subcommand, Debug)]
@@ -107,7 +111,7 @@ pub fn run(g: &Globals, a: Args) -> anyhow::Result<ExitCode> {
             reference: a.reference.clone(),
             current: a.current.clone(),
             columns: a.columns.clone(),
-            record: !a.no_record,
+            record: !a.no_record && !a.dry_run,
             cwd: g.dir.clone(),
         };
         outcomes.push(monitor::run(&store, &config, &req, &progress)?);
@@ -189,6 +193,37 @@ pub fn run(g: &Globals, a: Args) -> anyhow::Result<ExitCode> {
     if let Some(command) = &config.alerts.command {
         for o in &outcomes {
             alert(g, &store, command, o)?;
+        }
+    }
+    for o in &outcomes {
+        let breached = o.report.performance.as_ref().is_some_and(|p| p.degraded);
+        let Some(cfg) = config.monitors.get(&o.monitor).filter(|_| breached) else {
+            continue;
+        };
+        use crate::registry::autorollback::{on_breach, Action};
+        match on_breach(
+            &store,
+            &config,
+            &o.monitor,
+            cfg,
+            o.record_id.as_deref(),
+            a.dry_run,
+        )? {
+            Some(Action::RolledBack {
+                record,
+                stage,
+                from,
+                to,
+            }) => eprintln!(
+                "rolled back {stage}: {from} -> {to} ({record}); serving follows `mlops resolve`"
+            ),
+            Some(Action::WouldRollBack { stage, from, to }) => {
+                eprintln!("dry run: would roll back {stage}: {from} -> {to}")
+            }
+            Some(Action::Skipped { stage, why }) => {
+                eprintln!("no automatic rollback of {stage}: {why}")
+            }
+            None => {}
         }
     }
     let degraded = outcomes

@@ -5,6 +5,7 @@
 
 pub mod approvals;
 pub mod approve;
+pub mod autorollback;
 pub mod ci;
 pub mod gates;
 pub mod policy;

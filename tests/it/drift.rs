@@ -836,6 +836,74 @@ max_degradation = 0.05
         "{}",
         out.stdout
     );
+    // on_breach = "rollback": production goes back to the previous version,
+    // once, and a dry run only says so.
+    repo.commit_file(
+        "mlops.toml",
+        &format!("{toml}on_breach = \"rollback\"\n[models.scorer]\nstages = [\"production\"]\n"),
+    );
+    repo.mlops(&["promote", "scorer@0.1.0", "--to", "production"])
+        .ok();
+    repo.mlops(&["model", "register", "scorer", "--run", &run])
+        .ok();
+    repo.mlops(&["promote", "scorer@0.2.0", "--to", "production"])
+        .ok();
+    let resolve = |repo: &Repo| {
+        repo.mlops(&["resolve", "scorer@production", "--json"])
+            .ok()
+            .json()["version"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let out = repo.mlops(&["drift", "scoring", "--dry-run"]).code(1);
+    assert!(
+        out.stderr
+            .contains("would roll back production: 0.2.0 -> 0.1.0"),
+        "{} ||| {}",
+        out.stderr,
+        out.stdout
+    );
+    assert_eq!(resolve(&repo), "0.2.0");
+    let out = repo.mlops(&["drift", "scoring"]).code(1);
+    assert!(
+        out.stderr
+            .contains("rolled back production: 0.2.0 -> 0.1.0"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(resolve(&repo), "0.1.0");
+    let log = repo.mlops(&["log", "model/scorer", "--json"]).ok().json();
+    assert_eq!(log[0]["kind"], "rollback");
+    let out = repo.mlops(&["drift", "scoring"]).code(1);
+    assert!(
+        out.stderr.contains("by an automatic rollback already"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(resolve(&repo), "0.1.0");
+    let events = repo.mlops(&["log", "model/scorer", "--json"]).ok().json();
+    assert_eq!(
+        events
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["kind"] == "rollback")
+            .count(),
+        1,
+        "exactly once"
+    );
+    // A rule that cannot work is a config error.
+    repo.write(
+        "mlops.toml",
+        "[monitors.x]\nreference = \"ref.csv\"\ncurrent = [\"today.csv\"]\non_breach = \"rollback\"\n",
+    );
+    let out = repo.mlops(&["config"]).code(2);
+    assert!(
+        out.stderr.contains("needs `model` and `max_degradation`"),
+        "{}",
+        out.stderr
+    );
 }
 
 #[test]
