@@ -419,21 +419,22 @@ fn check(g: &Globals, a: CheckArgs) -> anyhow::Result<ExitCode> {
                     "`mlops data add <files> --name <dataset>` pins one; or pass files with `--contract <dataset>`",
                 )
             })?;
-            let mut files = Vec::new();
-            for p in &pin.paths {
-                for e in walkdir::WalkDir::new(root.join(p)).sort_by_file_name() {
-                    let e = e?;
-                    if e.file_type().is_file() {
-                        let shown = e
-                            .path()
-                            .strip_prefix(&root)
-                            .unwrap_or(e.path())
-                            .display()
-                            .to_string();
-                        files.push((e.path().to_path_buf(), shown));
-                    }
-                }
-            }
+            // The same scan as `data add`: symlinks out of the repository
+            // are refused, not followed.
+            let paths: Vec<PathBuf> = pin.paths.iter().map(|p| root.join(p)).collect();
+            let scanned = crate::dataset::scan::scan_with_options(
+                &root,
+                &paths,
+                crate::dataset::scan::Options {
+                    allow_outside: false,
+                },
+            )
+            .map_err(ops::scan_error)?;
+            let files = scanned
+                .files
+                .into_iter()
+                .map(|f| (f.abs_path, f.rel_path))
+                .collect();
             (single.clone(), files)
         }
         None => {

@@ -53,6 +53,11 @@ pub fn run(g: &Globals, a: Args) -> anyhow::Result<ExitCode> {
         explain: a.explain.map(|p| g.dir.join(p)),
         frameworks: a.framework.clone(),
     };
+    // A recorded report needs an attributable record: checked before any
+    // file is written, so a refusal leaves nothing half-done.
+    if a.record {
+        store.identity()?;
+    }
     // Found before anything is written: no report without its PDF.
     let browser = if a.pdf {
         Some(crate::report::pdf::browser()?)

@@ -92,6 +92,23 @@ impl Checked {
             violations,
         }
     }
+
+    /// The check as a gate: error-level violations refuse the data
+    /// (exit 1, each rule named); warnings are the caller's to show.
+    pub fn or_refuse(self, dataset: &str) -> Result<Checked> {
+        if self.errors == 0 {
+            return Ok(self);
+        }
+        Err(Error::ContractViolated {
+            dataset: dataset.to_string(),
+            violations: self
+                .violations
+                .iter()
+                .filter(|v| v.is_error())
+                .map(Violation::line)
+                .collect(),
+        })
+    }
 }
 
 fn share(n: u64, of: u64) -> String {
@@ -161,7 +178,6 @@ fn check_file(
                 out.push(v("type", format!("is {have}, must be {kind}")));
             }
         }
-        let _ = dtype;
     }
     // In the file's column order, as the chunked reader takes them.
     for (name, dtype) in table.schema() {

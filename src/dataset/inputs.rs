@@ -53,20 +53,10 @@ pub fn check(store: &Store, cwd: &Path, spec: &str, allow_outside: bool) -> Resu
                 .map(|f| (f.abs_path.clone(), f.rel_path.clone()))
                 .collect();
             let checked =
-                crate::dataset::contract::Checked::of(crate::dataset::contract::check(&files, c)?);
-            for w in checked.violations.iter().filter(|v| !v.is_error()) {
+                crate::dataset::contract::Checked::of(crate::dataset::contract::check(&files, c)?)
+                    .or_refuse(&dataset)?;
+            for w in &checked.violations {
                 eprintln!("warning: contract: {}", w.line());
-            }
-            if checked.errors > 0 {
-                return Err(crate::error::Error::ContractViolated {
-                    dataset,
-                    violations: checked
-                        .violations
-                        .iter()
-                        .filter(|v| v.is_error())
-                        .map(|v| v.line())
-                        .collect(),
-                });
             }
         }
     }

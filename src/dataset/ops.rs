@@ -260,18 +260,8 @@ pub fn add(
                 .map(|e| (root.join(&e.path), e.path.clone()))
                 .collect();
             let checked =
-                crate::dataset::contract::Checked::of(crate::dataset::contract::check(&files, c)?);
-            if checked.errors > 0 {
-                return Err(Error::ContractViolated {
-                    dataset: name.clone(),
-                    violations: checked
-                        .violations
-                        .iter()
-                        .filter(|v| v.is_error())
-                        .map(|v| v.line())
-                        .collect(),
-                });
-            }
+                crate::dataset::contract::Checked::of(crate::dataset::contract::check(&files, c)?)
+                    .or_refuse(&name)?;
             warnings.extend(
                 checked
                     .violations

@@ -26,30 +26,26 @@ const TEMPLATES: [&str; 2] = ["report.md.j2", "report.html.j2"];
 
 /// The metric histories of the version's run, and each monitor's share of
 /// drifted columns over its reports (with the dataset-drift threshold).
-fn build_charts(store: &Store, config: &Config, report: &Report) -> Vec<charts::Chart> {
+fn build_charts(config: &Config, report: &Report) -> Vec<charts::Chart> {
     let mut out = Vec::new();
     if let Some(run) = &report.run {
-        if let Ok(view) = crate::run::query::show(store, &run.run_id) {
-            for (metric, series) in view.history.iter().take(6) {
-                let points: Vec<(f64, f64)> = series
-                    .value
-                    .iter()
-                    .enumerate()
-                    .map(|(i, v)| {
-                        (
-                            series.step.get(i).copied().flatten().unwrap_or(i as i64) as f64,
-                            *v,
-                        )
-                    })
-                    .collect();
-                out.extend(charts::line(
-                    &format!("{metric} during training (run {})", run.run_id),
-                    "step",
-                    metric,
-                    &points,
-                    None,
-                ));
-            }
+        for (metric, series) in run.history.iter().take(6) {
+            let points: Vec<(f64, f64)> = series
+                .value
+                .iter()
+                .enumerate()
+                .map(|(i, v)| {
+                    let step = series.step.get(i).copied().flatten().unwrap_or(i as i64);
+                    (step as f64, *v)
+                })
+                .collect();
+            out.extend(charts::line(
+                &format!("{metric} during training (run {})", run.run_id),
+                "step",
+                metric,
+                &points,
+                None,
+            ));
         }
     }
     for m in &report.monitoring {
@@ -220,7 +216,7 @@ fn complete(store: &Store, config: &Config, req: &Request, report: &mut Report) 
             "FAILED"
         }
     ));
-    report.charts = build_charts(store, config, report);
+    report.charts = build_charts(config, report);
     report.sections = sections::build(store, config, report, &integrity_lines, &matrix_lines)?;
     report.matrix = frameworks::matrix(&reqs, &report.sections);
     report.frameworks = req.frameworks.clone();

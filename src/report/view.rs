@@ -101,6 +101,9 @@ pub struct RunSummary {
     pub amendments: usize,
     /// Fields redacted before the run was recorded (never their values).
     pub redacted: Vec<String>,
+    /// Metric histories, for the charts (read once, with the run).
+    #[serde(skip)]
+    pub history: BTreeMap<String, crate::run::metrics::Series>,
 }
 
 #[derive(Serialize)]
@@ -379,6 +382,7 @@ fn run_summary(view: RunView) -> RunSummary {
         artifacts: r.artifacts,
         amendments: view.amendments.len(),
         redacted: r.redacted,
+        history: view.history,
     }
 }
 

@@ -614,3 +614,16 @@ fn pdf_is_printed_by_a_local_chromium_or_refused_before_anything_is_written() {
         assert!(html.contains(facts["document_id"].as_str().unwrap()));
     }
 }
+
+#[test]
+fn a_report_that_cannot_be_recorded_writes_nothing() {
+    let repo = Repo::new();
+    full_history(&repo);
+    repo.git(&["config", "--unset", "user.email"]).ok();
+    repo.git(&["config", "--unset", "user.name"]).ok();
+    let out = repo
+        .mlops(&["report", "churn", "--out", "handover", "--record"])
+        .code(2);
+    assert!(out.stderr.contains("git identity"), "{}", out.stderr);
+    assert!(!repo.path.join("handover").exists());
+}
