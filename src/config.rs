@@ -243,6 +243,20 @@ pub struct MonitorConfig {
     pub on_breach: Option<String>,
     /// The stage `on_breach = "rollback"` guards (default `production`).
     pub guards: Option<String>,
+    /// `newest` (default): each run compares the newest file of `current`
+    /// it has not compared before; `all`: every matching file as one.
+    pub batch: Option<String>,
+    /// Late labels: a glob of the prediction batches the team keeps (key and
+    /// prediction columns).
+    pub predictions: Option<String>,
+    /// Late labels: a glob of the label files (key and label columns).
+    pub labels: Option<String>,
+    /// The column joining predictions to labels.
+    pub key: Option<String>,
+    /// Batches first seen more than this many days ago are left out (default 90).
+    pub window_days: Option<u32>,
+    /// Fewer labelled rows are reported, not judged (default 30).
+    pub min_rows: Option<u64>,
 }
 
 #[derive(Debug, Default, Clone, Deserialize, Serialize)]

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use crate::cli::{print_json, Globals};
 use crate::config::Config;
 use crate::drift::render;
-use crate::monitor::{self, DriftOutcome, DriftRequest};
+use crate::monitor::{self, DriftOutcome, DriftRequest, MonitorRun};
 use crate::term;
 
 #[derive(clap::Args, Debug)]
@@ -104,7 +104,12 @@ pub fn run(g: &Globals, a: Args) -> anyhow::Result<ExitCode> {
     }
     let bar = term::items_bar(0, "drift", g.quiet || g.json);
     let progress = |msg: &str| bar.set_message(msg.to_string());
-    let mut outcomes: Vec<DriftOutcome> = Vec::new();
+    let metric_of = |model: &str, stage: &str, metric: Option<&str>| {
+        crate::registry::promote::judged_version(&store, model, stage, metric)
+    };
+    // Every monitor runs before any is recorded: a monitor that fails half
+    // way through `--all` leaves no earlier one recorded either.
+    let mut runs: Vec<MonitorRun> = Vec::new();
     for m in monitors {
         let req = DriftRequest {
             monitor: m,
@@ -114,28 +119,86 @@ pub fn run(g: &Globals, a: Args) -> anyhow::Result<ExitCode> {
             record: !a.no_record && !a.dry_run,
             cwd: g.dir.clone(),
         };
-        outcomes.push(monitor::run(&store, &config, &req, &progress)?);
+        runs.push(monitor::run(&store, &config, &req, &metric_of, &progress)?);
     }
     bar.finish_and_clear();
+    let mut outcomes: Vec<DriftOutcome> = Vec::new();
+    let mut nothing_new = Vec::new();
+    for r in runs {
+        match r {
+            MonitorRun::Compared(o) => outcomes.push(*o),
+            MonitorRun::NothingNew(n) => nothing_new.push(n),
+        }
+    }
+    if !a.no_record && !a.dry_run {
+        for o in &mut outcomes {
+            monitor::record(&store, o)?;
+        }
+    }
+    for n in &nothing_new {
+        if !g.json {
+            eprintln!(
+                "{}: no new batch — `{}` was compared already{}{}",
+                n.monitor,
+                n.newest,
+                n.reported_in
+                    .as_deref()
+                    .map(|r| format!(" ({r})"))
+                    .unwrap_or_default(),
+                if n.still_breached {
+                    "; its finding still stands"
+                } else {
+                    ""
+                }
+            );
+        }
+    }
+    let still_breached = nothing_new.iter().any(|n| n.still_breached);
+    if outcomes.is_empty() {
+        if g.json {
+            print_json(&nothing_new)?;
+        }
+        // A scheduled job that reports with `--out` still gets its page.
+        if let Some(path) = &a.out {
+            let text: String = nothing_new
+                .iter()
+                .map(|n| {
+                    format!(
+                        "## Drift: `{}`\n\nNo new batch: `{}` was compared in {}. {}\n",
+                        n.monitor,
+                        crate::markdown::escape(&n.newest),
+                        n.reported_in.as_deref().unwrap_or("an earlier report"),
+                        if n.still_breached {
+                            "Its finding still stands."
+                        } else {
+                            "It found nothing."
+                        }
+                    )
+                })
+                .collect();
+            let path = g.dir.join(path);
+            crate::templates::write_atomically(&path, text.as_bytes())
+                .map_err(|e| crate::Error::io(format!("cannot write `{}`", path.display()), e))?;
+        }
+        return Ok(ExitCode::from(u8::from(still_breached)));
+    }
     let drifted = outcomes.iter().any(|o| o.report.dataset_drift);
     let format = if g.json { "json" } else { a.format.as_str() };
     let text = match format {
-        "json" => serde_json::to_string_pretty(&if outcomes.len() == 1 {
-            serde_json::to_value(&outcomes[0])?
-        } else {
-            serde_json::to_value(&outcomes)?
-        })?,
-        "md" => outcomes
-            .iter()
-            .map(|o| {
-                format!(
-                    "## Drift: `{}`\n\n{}",
-                    o.monitor,
-                    render::markdown(&o.report)
-                )
-            })
-            .collect::<Vec<_>>()
-            .join("\n"),
+        "json" => {
+            serde_json::to_string_pretty(&if outcomes.len() == 1 && nothing_new.is_empty() {
+                serde_json::to_value(&outcomes[0])?
+            } else {
+                let mut all = serde_json::to_value(&outcomes)?;
+                if let Some(list) = all.as_array_mut() {
+                    for n in &nothing_new {
+                        list.push(serde_json::to_value(n)?);
+                    }
+                }
+                all
+            })?
+        }
+        "md" => outcomes.iter().map(markdown).collect::<Vec<_>>().join("\n"),
         "html" => {
             let o = &outcomes[0];
             let dir = store.root().join(
@@ -152,8 +215,8 @@ pub fn run(g: &Globals, a: Args) -> anyhow::Result<ExitCode> {
                     model: o.model.clone(),
                     reference: o
                         .reference
-                        .files
                         .iter()
+                        .flat_map(|r| &r.files)
                         .map(|f| (f.path.clone(), f.sha256.clone()))
                         .collect(),
                     current: o
@@ -183,57 +246,157 @@ pub fn run(g: &Globals, a: Args) -> anyhow::Result<ExitCode> {
                 .map_err(|e| crate::Error::io(format!("cannot write `{}`", path.display()), e))?;
             if !g.quiet {
                 for o in &outcomes {
-                    crate::outln!("{}: {}", o.monitor, render::verdict(&o.report));
+                    crate::outln!("{}: {}", o.monitor, verdict(o));
                 }
                 crate::outln!("report written to {}", path.display());
             }
         }
         None => crate::out!("{text}{}", if text.ends_with('\n') { "" } else { "\n" }),
     }
-    if let Some(command) = &config.alerts.command {
-        for o in &outcomes {
-            alert(g, &store, command, o)?;
-        }
-    }
     for o in &outcomes {
-        let breached = o.report.performance.as_ref().is_some_and(|p| p.degraded);
-        let Some(cfg) = config.monitors.get(&o.monitor).filter(|_| breached) else {
-            continue;
+        let action = match config.monitors.get(&o.monitor).filter(|_| o.degraded()) {
+            Some(cfg) => {
+                use crate::registry::autorollback::{on_breach, Action};
+                match on_breach(
+                    &store,
+                    &config,
+                    &o.monitor,
+                    cfg,
+                    o.record_id.as_deref(),
+                    a.dry_run,
+                )? {
+                    Some(Action::RolledBack {
+                        record,
+                        stage,
+                        from,
+                        to,
+                    }) => Some(format!(
+                        "rolled back {stage}: {from} -> {to} ({record}); serving follows `mlops resolve`"
+                    )),
+                    Some(Action::WouldRollBack { stage, from, to }) => {
+                        Some(format!("dry run: would roll back {stage}: {from} -> {to}"))
+                    }
+                    Some(Action::Skipped { stage, why }) => {
+                        Some(format!("no automatic rollback of {stage}: {why}"))
+                    }
+                    None => None,
+                }
+            }
+            None => None,
         };
-        use crate::registry::autorollback::{on_breach, Action};
-        match on_breach(
-            &store,
-            &config,
-            &o.monitor,
-            cfg,
-            o.record_id.as_deref(),
-            a.dry_run,
-        )? {
-            Some(Action::RolledBack {
-                record,
-                stage,
-                from,
-                to,
-            }) => eprintln!(
-                "rolled back {stage}: {from} -> {to} ({record}); serving follows `mlops resolve`"
-            ),
-            Some(Action::WouldRollBack { stage, from, to }) => {
-                eprintln!("dry run: would roll back {stage}: {from} -> {to}")
+        if let Some(action) = &action {
+            eprintln!("{action}");
+        }
+        if let Some(problems) = o.late_labels.as_ref().map(|l| l.problems()) {
+            for p in problems {
+                eprintln!("warning: {}: {p}", o.monitor);
             }
-            Some(Action::Skipped { stage, why }) => {
-                eprintln!("no automatic rollback of {stage}: {why}")
-            }
-            None => {}
+        }
+        if let (Some(command), false) = (&config.alerts.command, a.dry_run) {
+            alert(g, &store, command, o, action.as_deref())?;
         }
     }
-    let degraded = outcomes
+    Ok(
+        if drifted || still_breached || outcomes.iter().any(DriftOutcome::breached) {
+            ExitCode::from(1)
+        } else {
+            ExitCode::SUCCESS
+        },
+    )
+}
+
+/// One line saying what a run found.
+fn verdict(o: &DriftOutcome) -> String {
+    match (&o.late_labels, &o.report.performance) {
+        (Some(late), Some(p)) => {
+            let state = if p.degraded {
+                "DEGRADED"
+            } else if late.tampered() {
+                "BATCH CHANGED"
+            } else if p.note.is_some() {
+                "not judged"
+            } else {
+                "ok"
+            };
+            format!(
+                "Model quality {state}: {} {} on {} labelled row(s) from {} batch(es){}{}",
+                p.metric,
+                p.current
+                    .map(crate::drift::report::short)
+                    .unwrap_or_else(|| "n/a".into()),
+                p.rows,
+                late.batches
+                    .iter()
+                    .filter(|b| b.status == crate::monitor::labels::BatchStatus::Joined)
+                    .count(),
+                match (p.reference, p.degradation) {
+                    (Some(r), Some(d)) => format!(
+                        " (recorded {}, {} worse{})",
+                        crate::drift::report::short(r),
+                        crate::drift::report::short(d),
+                        p.max_degradation
+                            .map(|m| format!(", threshold {}", crate::drift::report::short(m)))
+                            .unwrap_or_default()
+                    ),
+                    _ => String::new(),
+                },
+                p.note
+                    .as_deref()
+                    .map(|n| format!(" — {n}"))
+                    .unwrap_or_default()
+            )
+        }
+        _ => render::verdict(&o.report),
+    }
+}
+
+/// The batches a late-label monitor joined, as table rows.
+fn batch_rows(late: &crate::monitor::labels::LateLabels) -> Vec<Vec<String>> {
+    late.batches
         .iter()
-        .any(|o| o.report.performance.as_ref().is_some_and(|p| p.degraded));
-    Ok(if drifted || degraded {
-        ExitCode::from(1)
-    } else {
-        ExitCode::SUCCESS
-    })
+        .map(|b| {
+            vec![
+                b.path.clone(),
+                b.first_seen.get(..10).unwrap_or(&b.first_seen).to_string(),
+                serde_json::to_value(b.status)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_string))
+                    .unwrap_or_default(),
+                b.rows.to_string(),
+                b.labelled.to_string(),
+            ]
+        })
+        .collect()
+}
+
+const BATCH_HEADER: [&str; 5] = ["batch", "first seen", "status", "rows", "labelled"];
+
+fn markdown(o: &DriftOutcome) -> String {
+    match &o.late_labels {
+        Some(late) => {
+            let mut out = format!(
+                "## Model quality: `{}`\n\n{}\n\n| {} |\n|{}\n",
+                o.monitor,
+                crate::markdown::escape(&verdict(o)),
+                BATCH_HEADER.join(" | "),
+                "---|".repeat(BATCH_HEADER.len())
+            );
+            for row in batch_rows(late) {
+                let cells: Vec<String> = row.iter().map(|c| crate::markdown::escape(c)).collect();
+                out.push_str(&format!("| {} |\n", cells.join(" | ")));
+            }
+            for p in late.problems() {
+                out.push_str(&format!("\n- {}", crate::markdown::escape(&p)));
+            }
+            out.push('\n');
+            out
+        }
+        None => format!(
+            "## Drift: `{}`\n\n{}",
+            o.monitor,
+            render::markdown(&o.report)
+        ),
+    }
 }
 
 /// Runs `[alerts] command` for a monitor that drifted or degraded. A
@@ -243,9 +406,10 @@ fn alert(
     store: &crate::store::Store,
     command: &str,
     o: &DriftOutcome,
+    action: Option<&str>,
 ) -> anyhow::Result<()> {
-    let degraded = o.report.performance.as_ref().is_some_and(|p| p.degraded);
-    if !o.report.dataset_drift && !degraded {
+    let degraded = o.degraded();
+    if !o.breached() {
         return Ok(());
     }
     let report = tempfile::Builder::new()
@@ -255,9 +419,11 @@ fn alert(
     std::fs::write(
         report.path(),
         format!(
-            "## Drift: `{}`\n\n{}",
-            o.monitor,
-            render::markdown(&o.report)
+            "{}{}",
+            markdown(o),
+            action
+                .map(|a| format!("\n**{}**\n", crate::markdown::escape(a)))
+                .unwrap_or_default()
         ),
     )?;
     let status = std::process::Command::new("sh")
@@ -272,7 +438,8 @@ fn alert(
                 "drift"
             },
         )
-        .env("MLOPS_ALERT_SUMMARY", render::verdict(&o.report))
+        .env("MLOPS_ALERT_SUMMARY", verdict(o))
+        .env("MLOPS_ALERT_ACTION", action.unwrap_or(""))
         .env("MLOPS_ALERT_REPORT", report.path())
         .stdin(std::process::Stdio::null())
         .status();
@@ -293,20 +460,32 @@ fn alert(
 
 fn table(o: &DriftOutcome) -> String {
     let r = &o.report;
-    let mut out = format!("monitor {}: {}\n", o.monitor, render::verdict(r));
+    let mut out = format!("monitor {}: {}\n", o.monitor, verdict(o));
+    let Some(reference) = &o.reference else {
+        if let Some(late) = &o.late_labels {
+            out.push_str(&term::table(&BATCH_HEADER, batch_rows(late)));
+            out.push('\n');
+        }
+        for f in &r.findings {
+            out.push_str(&format!("- {}\n", render::finding_text(f)));
+        }
+        if let Some(id) = &o.record_id {
+            out.push_str(&format!("recorded as {id}\n"));
+        }
+        return out;
+    };
     out.push_str(&format!(
         "reference: {}{} · current: {} file(s), {} rows\n",
-        o.reference
+        reference
             .dataset
             .as_deref()
             .map(|d| format!("dataset {d}"))
-            .unwrap_or_else(|| o
-                .reference
+            .unwrap_or_else(|| reference
                 .files
                 .first()
                 .map(|f| f.path.clone())
                 .unwrap_or_default()),
-        if o.reference.kind == "profile" {
+        if reference.kind == "profile" {
             " (from its recorded profile)"
         } else {
             ""

@@ -8,12 +8,12 @@
 //! with values in [0, 1] that are not all 0/1 is a score: the class is `score ≥ 0.5`, and `auc`
 //! uses the score itself. Regression metrics (`rmse`, `mae`) need numbers on both sides.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 pub use super::load::Cell;
 
 /// The metric on current data and how it compares with the recorded value.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Performance {
     pub metric: String,
     pub prediction: String,
@@ -26,10 +26,55 @@ pub struct Performance {
     /// How much worse the current value is (positive = worse), for either metric direction.
     pub degradation: Option<f64>,
     pub degraded: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub positive_label: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
+}
+
+impl Performance {
+    /// The metric on aligned prediction/label rows, judged against the
+    /// value recorded at training time: the one judgement a performance
+    /// monitor and a late-label monitor share.
+    pub fn judge(
+        metric: &str,
+        (prediction, label): (&str, &str),
+        (pred, truth): (&[Option<Cell>], &[Option<Cell>]),
+        reference: Option<f64>,
+        max_degradation: Option<f64>,
+    ) -> Performance {
+        let rows = pred
+            .iter()
+            .zip(truth)
+            .filter(|(a, b)| a.is_some() && b.is_some())
+            .count() as u64;
+        let mut out = Performance {
+            metric: metric.to_string(),
+            prediction: prediction.to_string(),
+            label: label.to_string(),
+            rows,
+            current: None,
+            reference,
+            max_degradation,
+            degradation: None,
+            degraded: false,
+            positive_label: None,
+            note: None,
+        };
+        match evaluate(metric, pred, truth) {
+            Ok((v, pos)) => {
+                out.current = Some(v);
+                out.positive_label = pos;
+                if let Some(rm) = reference {
+                    let d = degradation(metric, rm, v);
+                    out.degradation = Some(d);
+                    out.degraded = max_degradation.is_some_and(|m| d > m);
+                }
+            }
+            Err(e) => out.note = Some(e),
+        }
+        out
+    }
 }
 
 pub const METRICS: [&str; 7] = [

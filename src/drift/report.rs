@@ -943,37 +943,30 @@ fn evaluate_performance(
             "accuracy".into()
         }
     });
-    let present = p
-        .iter()
-        .zip(l)
-        .filter(|(a, b)| a.is_some() && b.is_some())
-        .count() as u64;
-    let mut out = Performance {
-        metric: metric.clone(),
-        prediction: prediction.to_string(),
-        label: label.to_string(),
-        rows: present,
-        current: None,
-        reference: opts.reference_metric,
-        max_degradation: opts.max_degradation,
-        degradation: None,
-        degraded: false,
-        positive_label: None,
-        note: None,
-    };
-    match performance::evaluate(&metric, p, l) {
-        Ok((v, pos)) => {
-            out.current = Some(v);
-            out.positive_label = pos;
-            if let Some(rm) = opts.reference_metric {
-                let d = performance::degradation(&metric, rm, v);
-                out.degradation = Some(d);
-                out.degraded = opts.max_degradation.is_some_and(|m| d > m);
-            }
-        }
-        Err(e) => out.note = Some(e),
-    }
-    Ok(out)
+    Ok(Performance::judge(
+        &metric,
+        (prediction, label),
+        (p, l),
+        opts.reference_metric,
+        opts.max_degradation,
+    ))
+}
+
+/// A report that judges only the model's quality: a late-label monitor
+/// compares no columns, but its verdict travels the same way (exit code,
+/// record, drift gate, audit report) as a drift run's.
+pub fn performance_only(performance: Performance) -> Report {
+    let rows = performance.rows;
+    let mut report = assemble(
+        "labels",
+        (0, rows),
+        Vec::new(),
+        SchemaChanges::default(),
+        1.0,
+        Some(performance),
+    );
+    report.findings.retain(|f| *f != Finding::NothingTested);
+    report
 }
 
 fn assemble(

@@ -4,8 +4,8 @@
 use std::collections::BTreeMap;
 
 use serde::Serialize;
-use serde_json::Value;
 
+use super::record::DriftRecord;
 use crate::error::{Error, Result};
 use crate::store::{Entity, EntityKind, Store};
 
@@ -21,8 +21,13 @@ pub struct HistoryRow {
     pub rows: Option<u64>,
     /// The model's quality fell beyond `max_degradation` (a performance
     /// monitor): as blocking for a promotion as dataset drift.
-    #[serde(default)]
     pub degraded: bool,
+    /// A late-label monitor found a prediction batch rewritten after it was
+    /// served: the metric cannot be trusted, so it blocks too.
+    pub tampered: bool,
+    /// The metric a performance or late-label monitor judged, and its value.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub metric: Option<(String, Option<f64>)>,
     /// Column → (test, score, drift).
     pub columns: BTreeMap<String, ColumnPoint>,
 }
@@ -44,52 +49,51 @@ pub fn history(store: &Store, monitor: &str) -> Result<Vec<HistoryRow>> {
             format!("run `mlops drift {monitor}` first"),
         ));
     }
-    Ok(rows(&h))
+    rows(&h)
 }
 
 /// The drift reports of a monitor's history, oldest first.
-pub fn rows(h: &crate::store::History) -> Vec<HistoryRow> {
-    h.of_kind(super::KIND)
-        .map(|r| {
-            let v = r.value();
-            let columns = v
-                .pointer("/report/columns")
-                .and_then(Value::as_array)
-                .map(|cols| {
-                    cols.iter()
-                        .filter_map(|c| {
-                            Some((
-                                c.get("column")?.as_str()?.to_string(),
-                                ColumnPoint {
-                                    test: c.get("test").and_then(Value::as_str).map(str::to_string),
-                                    score: c.get("score").and_then(Value::as_f64),
-                                    drift: c.get("drift").and_then(Value::as_bool).unwrap_or(false),
-                                },
-                            ))
-                        })
-                        .collect()
-                })
-                .unwrap_or_default();
-            HistoryRow {
-                id: r.id().to_string(),
-                created_at: r.created_at().to_string(),
-                actor: r.actor().to_string(),
-                // A report that does not say is not a pass (the promotion
-                // gate reads this too).
-                dataset_drift: v
-                    .get("dataset_drift")
-                    .and_then(Value::as_bool)
-                    .unwrap_or(true),
-                share: v.get("share").and_then(Value::as_f64).unwrap_or(0.0),
-                drifted: v.get("drifted").and_then(Value::as_u64).unwrap_or(0),
-                tested: v.get("tested").and_then(Value::as_u64).unwrap_or(0),
-                rows: v.pointer("/report/rows/1").and_then(Value::as_u64),
-                degraded: v
-                    .pointer("/report/performance/degraded")
-                    .and_then(Value::as_bool)
-                    .unwrap_or(false),
-                columns,
-            }
-        })
-        .collect()
+pub fn rows(h: &crate::store::History) -> Result<Vec<HistoryRow>> {
+    Ok(super::record::all(h)?
+        .into_iter()
+        .map(|(r, d)| row(r, &d))
+        .collect())
+}
+
+fn row(r: &crate::record::Record, d: &DriftRecord) -> HistoryRow {
+    HistoryRow {
+        id: r.id().to_string(),
+        created_at: r.created_at().to_string(),
+        actor: r.actor().to_string(),
+        dataset_drift: d.dataset_drift,
+        share: d.share,
+        drifted: d.drifted,
+        tested: d.tested,
+        rows: match &d.late_labels {
+            Some(l) => Some(l.labelled_rows),
+            None => Some(d.report.rows.1),
+        },
+        degraded: d.is_degraded(),
+        tampered: d.late_labels.as_ref().is_some_and(|l| l.tampered()),
+        metric: d
+            .report
+            .performance
+            .as_ref()
+            .map(|p| (p.metric.clone(), p.current)),
+        columns: d
+            .report
+            .columns
+            .iter()
+            .map(|c| {
+                (
+                    c.column.clone(),
+                    ColumnPoint {
+                        test: c.test.clone(),
+                        score: c.score,
+                        drift: c.drift,
+                    },
+                )
+            })
+            .collect(),
+    }
 }

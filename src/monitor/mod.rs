@@ -5,12 +5,14 @@
 //! drift engine, and records each run on `refs/mlops/monitors/<name>`.
 
 pub mod history;
+pub mod labels;
+pub mod record;
 pub mod reference;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::config::{Config, MonitorConfig};
 use crate::drift::stats::StatTest;
@@ -20,8 +22,7 @@ use crate::record::{Draft, Record};
 use crate::store::{Entity, EntityKind, Store};
 pub use reference::{ReferenceInfo, ResolvedReference};
 
-pub const KIND: &str = "drift-report";
-pub const SCHEMA: u64 = 1;
+pub use record::{DriftRecord, KIND, SCHEMA};
 
 /// What the command line asks for; empty fields fall back to the monitor's config.
 #[derive(Default)]
@@ -30,11 +31,12 @@ pub struct DriftRequest {
     pub reference: Option<String>,
     pub current: Vec<String>,
     pub columns: Option<Vec<String>>,
+    /// The run will be recorded: only then does "seen before" skip a batch.
     pub record: bool,
     pub cwd: PathBuf,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct CurrentFile {
     pub path: String,
     pub sha256: String,
@@ -45,12 +47,60 @@ pub struct CurrentFile {
 pub struct DriftOutcome {
     pub monitor: String,
     pub model: Option<String>,
-    pub reference: ReferenceInfo,
+    /// `None` for a late-label monitor (it compares with the model's
+    /// recorded metric, not with reference data).
+    pub reference: Option<ReferenceInfo>,
     pub current: Vec<CurrentFile>,
     pub report: Report,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub late_labels: Option<labels::LateLabels>,
+    /// The model version this run judged (a monitor with a `model`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub judged: Option<Judged>,
     #[serde(skip)]
     pub record: Option<Record>,
     pub record_id: Option<String>,
+    /// What the run used, kept for its record (written only once every
+    /// monitor of a `drift --all` has run, so a failing one leaves none).
+    #[serde(skip)]
+    options: Option<DriftOptions>,
+}
+
+impl DriftOutcome {
+    /// The model's quality fell beyond its threshold.
+    pub fn degraded(&self) -> bool {
+        self.report.performance.as_ref().is_some_and(|p| p.degraded)
+    }
+
+    /// A finding that fails the run: drift, degradation, or a prediction
+    /// batch rewritten after it was served.
+    pub fn breached(&self) -> bool {
+        self.report.dataset_drift
+            || self.degraded()
+            || self.late_labels.as_ref().is_some_and(|l| l.tampered())
+    }
+}
+
+/// What one monitor run came to: a comparison, or nothing new to compare.
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+pub enum MonitorRun {
+    Compared(Box<DriftOutcome>),
+    NothingNew(NothingNew),
+}
+
+/// Every file the glob matches was compared before (by content).
+#[derive(Debug, Serialize)]
+pub struct NothingNew {
+    pub monitor: String,
+    pub nothing_new: bool,
+    /// The newest matching file and the record that already reported it.
+    pub newest: String,
+    pub reported_in: Option<String>,
+    /// What the monitor's latest report found still stands: the run exits
+    /// as it did (1 while drift or degradation is unresolved), without a
+    /// second record or a second alert.
+    pub still_breached: bool,
 }
 
 /// Expands files and globs (relative to `base`) into sorted, de-duplicated paths.
@@ -130,19 +180,61 @@ fn adhoc_name(reference: &ReferenceInfo) -> String {
     crate::names::from_path_component(&base).unwrap_or_else(|| "adhoc".into())
 }
 
-/// The model's recorded value of the monitor's metric (production, else latest).
-fn reference_metric(store: &Store, model: &str, metric: &str) -> Option<f64> {
-    let state = crate::registry::promote::model_state(store, model).ok()?;
-    let v = state.in_stage("production").or_else(|| state.latest())?;
-    v.version.metrics.get(metric).copied()
+/// The model version a monitor judges — the one in the stage it guards
+/// (default production), else the latest — and its recorded value of the
+/// monitor's metric. Asked of whoever owns models (the registry): monitors
+/// do not read the registry themselves, so the layers depend one way
+/// (docs/architecture.md).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Judged {
+    pub version: String,
+    pub record: String,
+    pub metric: Option<f64>,
+}
+
+/// `(model, stage, metric)` → what the registry holds.
+pub type MetricLookup<'a> = &'a dyn Fn(&str, &str, Option<&str>) -> Option<Judged>;
+
+/// The batch to compare, or the newest file and the record that reported it.
+type Picked = std::result::Result<Vec<PathBuf>, (String, Option<String>)>;
+
+/// One batch per run (docs/monitoring.md, "One batch per run"): of the
+/// files a configured glob matches, the newest by name that this monitor
+/// has not compared before — known by content from its own records, not by
+/// file times, so a fresh CI clone picks the same file. `Err` names the
+/// newest file and the record that reported it when every file was seen.
+fn pick_batch(
+    root: &Path,
+    files: Vec<PathBuf>,
+    prior: &[&(String, DriftRecord)],
+) -> Result<Picked> {
+    let Some(newest) = files.last().cloned() else {
+        return Ok(Ok(files));
+    };
+    for f in files.iter().rev() {
+        let (sha256, _) = crate::dataset::hash::sha256_file(f)
+            .map_err(|e| Error::io(format!("cannot read `{}`", f.display()), e))?;
+        if !prior.iter().any(|(_, r)| r.seen().any(|s| s == sha256)) {
+            return Ok(Ok(vec![f.clone()]));
+        }
+    }
+    let (sha256, _) = crate::dataset::hash::sha256_file(&newest)
+        .map_err(|e| Error::io(format!("cannot read `{}`", newest.display()), e))?;
+    let by = prior
+        .iter()
+        .rev()
+        .find(|(_, r)| r.seen().any(|s| s == sha256))
+        .map(|(id, _)| id.clone());
+    Ok(Err((display_rel(root, &newest), by)))
 }
 
 pub fn run(
     store: &Store,
     config: &Config,
     req: &DriftRequest,
+    metric_of: MetricLookup,
     progress: &(dyn Fn(&str) + Sync),
-) -> Result<DriftOutcome> {
+) -> Result<MonitorRun> {
     let root = store.root();
     let empty = MonitorConfig::default();
     let (name, cfg) = match &req.monitor {
@@ -175,6 +267,68 @@ pub fn run(
         }
         None => (None, &empty),
     };
+    if cfg
+        .batch
+        .as_deref()
+        .is_some_and(|b| b != "newest" && b != "all")
+    {
+        return Err(Error::Config {
+            path: crate::config::FILE_NAME.into(),
+            message: format!(
+                "[monitors.{}] batch must be \"newest\" (one new file per run) or \"all\" (every matching file as one)",
+                name.as_deref().unwrap_or("?")
+            ),
+        });
+    }
+    let prior: Vec<(String, DriftRecord)> = match &name {
+        Some(m) => {
+            let h = store.history(&Entity::new(EntityKind::Monitor, m)?)?;
+            record::all(&h)?
+                .into_iter()
+                .map(|(r, d)| (r.id().to_string(), d))
+                .collect()
+        }
+        None => Vec::new(),
+    };
+    let judged = cfg.model.as_deref().and_then(|model| {
+        metric_of(
+            model,
+            cfg.guards.as_deref().unwrap_or("production"),
+            cfg.metric.as_deref(),
+        )
+    });
+    let reference_metric = judged.as_ref().and_then(|j| j.metric);
+    if let (Some(monitor), true) = (&name, labels::wanted(cfg)) {
+        let prior_records: Vec<DriftRecord> = prior.into_iter().map(|(_, r)| r).collect();
+        progress("joining labels");
+        let run = labels::run(
+            &root,
+            monitor,
+            cfg,
+            &prior_records,
+            reference_metric,
+            crate::context::now(),
+        )?;
+        return Ok(MonitorRun::Compared(Box::new(DriftOutcome {
+            monitor: monitor.clone(),
+            model: cfg.model.clone(),
+            reference: None,
+            current: run.current,
+            report: run.report,
+            late_labels: Some(run.late),
+            judged,
+            record: None,
+            record_id: None,
+            options: Some(DriftOptions {
+                prediction: cfg.prediction.clone(),
+                label: cfg.label.clone(),
+                metric: cfg.metric.clone(),
+                reference_metric,
+                max_degradation: cfg.max_degradation,
+                ..DriftOptions::default()
+            }),
+        })));
+    }
     // Paths on the command line are relative to where the user stands; paths
     // in mlops.toml to the repository root.
     let (ref_spec, ref_base) =
@@ -186,7 +340,8 @@ pub fn run(
                 "pass `--reference <file | dataset[@version]>` or set `reference` in the monitor",
             )),
         };
-    let (current_specs, cur_base) = if !req.current.is_empty() {
+    let from_config = req.current.is_empty();
+    let (current_specs, cur_base) = if !from_config {
         (req.current.clone(), req.cwd.clone())
     } else if !cfg.current.is_empty() {
         (cfg.current.clone(), root.clone())
@@ -197,12 +352,49 @@ pub fn run(
         ));
     };
     let resolved = reference::resolve(store, &ref_base, &ref_spec)?;
-    let current = expand(&cur_base, &current_specs)?;
+    let mut current = expand(&cur_base, &current_specs)?;
     let monitor = name.unwrap_or_else(|| adhoc_name(&resolved.info));
     crate::names::validate(&monitor)?;
+    let overrides = overrides(&monitor, cfg)?;
+    if from_config && cfg.batch.as_deref() != Some("all") {
+        // Looking without recording compares the newest file, seen or not;
+        // a new version in the guarded stage, or a new reference, is judged
+        // on it afresh.
+        let seen: Vec<&(String, DriftRecord)> = prior
+            .iter()
+            .filter(|(_, r)| {
+                req.record
+                    && r.judged == judged
+                    && r.reference.as_ref().is_some_and(|x| {
+                        x.files.iter().map(|f| &f.sha256).eq(resolved
+                            .info
+                            .files
+                            .iter()
+                            .map(|f| &f.sha256))
+                    })
+            })
+            .collect();
+        match pick_batch(&root, current, &seen)? {
+            Ok(batch) => current = batch,
+            Err((newest, reported_in)) => {
+                let still_breached = seen.last().is_some_and(|(_, r)| {
+                    r.dataset_drift
+                        || r.is_degraded()
+                        || r.late_labels.as_ref().is_some_and(|l| l.tampered())
+                });
+                return Ok(MonitorRun::NothingNew(NothingNew {
+                    monitor,
+                    nothing_new: true,
+                    newest,
+                    reported_in,
+                    still_breached,
+                }));
+            }
+        }
+    }
     let mut opts = DriftOptions {
         columns: req.columns.clone().or_else(|| cfg.columns.clone()),
-        overrides: overrides(&monitor, cfg)?,
+        overrides,
         drift_share: cfg.drift_share.unwrap_or(0.5),
         prediction: cfg.prediction.clone(),
         label: cfg.label.clone(),
@@ -218,8 +410,8 @@ pub fn run(
             message: format!("[monitors.{monitor}] drift_share must be between 0 and 1"),
         });
     }
-    if let (Some(model), Some(metric)) = (&cfg.model, &cfg.metric) {
-        opts.reference_metric = reference_metric(store, model, metric);
+    if cfg.metric.is_some() {
+        opts.reference_metric = reference_metric;
     }
     // Hashing today's files (for the record) runs beside the comparison:
     // both read the same bytes, and the hash alone is ~15% of a large run.
@@ -254,21 +446,18 @@ pub fn run(
     });
     let report = report?;
     let current_files = current_files?;
-    let mut outcome = DriftOutcome {
+    Ok(MonitorRun::Compared(Box::new(DriftOutcome {
         monitor: monitor.clone(),
         model: cfg.model.clone(),
-        reference: resolved.info.clone(),
+        reference: Some(resolved.info.clone()),
         current: current_files,
         report,
+        late_labels: None,
+        judged,
         record: None,
         record_id: None,
-    };
-    if req.record {
-        let record = record(store, &outcome, &opts)?;
-        outcome.record_id = Some(record.id().to_string());
-        outcome.record = Some(record);
-    }
-    Ok(outcome)
+        options: Some(opts),
+    })))
 }
 
 /// A file as a record names it: relative to the repository, or — for a
@@ -291,40 +480,48 @@ pub fn display_rel(root: &Path, p: &Path) -> String {
         })
 }
 
-fn record(store: &Store, o: &DriftOutcome, opts: &DriftOptions) -> Result<Record> {
+/// Appends the run to the monitor's history (`refs/mlops/monitors/<name>`).
+pub fn record(store: &Store, o: &mut DriftOutcome) -> Result<()> {
     let entity = Entity::new(EntityKind::Monitor, &o.monitor)?;
-    let mut report = serde_json::to_value(&o.report).map_err(|e| Error::invalid(e.to_string()))?;
-    // Charts are for the HTML page; the record keeps the numbers.
-    if let Some(cols) = report.get_mut("columns").and_then(|c| c.as_array_mut()) {
-        for c in cols {
-            if let Some(obj) = c.as_object_mut() {
-                obj.remove("chart");
-            }
-        }
-    }
-    let summary = format!(
-        "drift {}: {} ({} of {} columns drifted)",
-        o.monitor,
-        if o.report.dataset_drift {
-            "DRIFT"
-        } else {
-            "no drift"
-        },
-        o.report.drifted,
-        o.report.tested
-    );
-    let body = serde_json::json!({
-        "monitor": o.monitor,
-        "model": o.model,
-        "reference": o.reference,
-        "current": o.current,
-        "config": opts,
-        "dataset_drift": o.report.dataset_drift,
-        "share": o.report.share,
-        "drifted": o.report.drifted,
-        "tested": o.report.tested,
-        "report": report,
-    });
+    let degraded = o.degraded();
+    let verdict = match (o.report.dataset_drift, degraded) {
+        (_, true) => "DEGRADED",
+        (true, false) => "DRIFT",
+        (false, false) => "no drift",
+    };
+    let summary = match &o.report.performance {
+        Some(p) if o.late_labels.is_some() => format!(
+            "drift {}: {verdict} ({} {} on {} labelled rows)",
+            o.monitor,
+            p.metric,
+            p.current
+                .map(drift::report::short)
+                .unwrap_or_else(|| "n/a".into()),
+            p.rows
+        ),
+        _ => format!(
+            "drift {}: {verdict} ({} of {} columns drifted)",
+            o.monitor, o.report.drifted, o.report.tested
+        ),
+    };
+    let body = DriftRecord {
+        monitor: o.monitor.clone(),
+        model: o.model.clone(),
+        reference: o.reference.clone(),
+        current: o.current.clone(),
+        config: serde_json::to_value(&o.options).map_err(|e| Error::invalid(e.to_string()))?,
+        dataset_drift: o.report.dataset_drift,
+        share: o.report.share,
+        drifted: o.report.drifted as u64,
+        tested: o.report.tested as u64,
+        degraded,
+        late_labels: o.late_labels.clone(),
+        judged: o.judged.clone(),
+        report: record::recorded(&o.report)?,
+    };
     let draft = Draft::new(KIND, SCHEMA, summary).with_body(&body)?;
-    store.append_draft(&entity, &draft)
+    let rec = store.append_draft(&entity, &draft)?;
+    o.record_id = Some(rec.id().to_string());
+    o.record = Some(rec);
+    Ok(())
 }

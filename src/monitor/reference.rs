@@ -6,7 +6,7 @@
 
 use std::path::{Path, PathBuf};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::dataset::profile::Profile;
 use crate::dataset::{ops, version};
@@ -14,13 +14,13 @@ use crate::drift::Format;
 use crate::error::{Error, Result};
 use crate::store::{EntityKind, Store};
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RefFile {
     pub path: String,
     pub sha256: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ReferenceInfo {
     /// `file`, `dataset` or `profile`.
     pub kind: String,

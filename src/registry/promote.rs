@@ -71,15 +71,33 @@ pub fn existing_state(model: &str, history: &crate::store::History) -> Result<Mo
     ModelState::from_history(model, history)
 }
 
+/// The version a monitor judges — the one in `stage`, else the latest — and
+/// its recorded value of `metric`: what today's quality is compared with.
+pub fn judged_version(
+    store: &Store,
+    model: &str,
+    stage: &str,
+    metric: Option<&str>,
+) -> Option<crate::monitor::Judged> {
+    let state = model_state(store, model).ok()?;
+    let v = state.in_stage(stage).or_else(|| state.latest())?;
+    Some(crate::monitor::Judged {
+        version: v.version.version.clone(),
+        record: v.record.clone(),
+        metric: metric.and_then(|m| v.version.metrics.get(m).copied()),
+    })
+}
+
 /// The latest drift report of a monitor.
 pub fn drift_status(store: &Store, monitor: &str) -> Result<Option<DriftStatus>> {
     let entity = Entity::new(EntityKind::Monitor, monitor)?;
     let history = store.history(&entity)?;
-    Ok(crate::monitor::history::rows(&history)
+    Ok(crate::monitor::history::rows(&history)?
         .pop()
         .map(|r| DriftStatus {
             drifted: r.dataset_drift,
-            degraded: r.degraded,
+            // A rewritten prediction batch leaves the metric untrusted.
+            degraded: r.degraded || r.tampered,
             created_at: r.created_at,
         }))
 }

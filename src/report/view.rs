@@ -507,7 +507,7 @@ fn monitors_of(store: &Store, config: &Config, model: &str) -> Result<Vec<Monito
         if !configured && !recorded() {
             continue;
         }
-        let mut rows = crate::monitor::history::rows(&history);
+        let mut rows = crate::monitor::history::rows(&history)?;
         rows.reverse();
         let mut latest_columns: Vec<ColumnView> = rows
             .first()

@@ -875,6 +875,13 @@ max_degradation = 0.05
     assert_eq!(resolve(&repo), "0.1.0");
     let log = repo.mlops(&["log", "model/scorer", "--json"]).ok().json();
     assert_eq!(log[0]["kind"], "rollback");
+    // The same batch is not judged twice for the same version …
+    let out = repo.mlops(&["drift", "scoring"]).code(1);
+    assert!(out.stderr.contains("no new batch"), "{}", out.stderr);
+    // … and tomorrow's, as bad, does not roll back again.
+    let today = repo.read("today.csv");
+    let last = today.lines().last().unwrap().to_string();
+    repo.write("today.csv", &format!("{today}{last}\n"));
     let out = repo.mlops(&["drift", "scoring"]).code(1);
     assert!(
         out.stderr.contains("by an automatic rollback already"),

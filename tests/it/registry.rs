@@ -1416,7 +1416,11 @@ fn write_drift_report(
         "summary": format!("drift {monitor}"),
         "monitor": monitor,
         "dataset_drift": drifted,
-        "share_drifted": if drifted { 0.75 } else { 0.0 },
+        "share": if drifted { 0.75 } else { 0.0 },
+        "drifted": if drifted { 3 } else { 0 },
+        "tested": 4,
+        "model": null,
+        "report": {"rows": [100, 100], "columns": []},
     });
     if let Some(p) = prev {
         record["prev"] = Value::String(p.to_string());
