@@ -199,33 +199,28 @@ pub type MetricLookup<'a> = &'a dyn Fn(&str, &str, Option<&str>) -> Option<Judge
 type Picked = std::result::Result<Vec<PathBuf>, (String, Option<String>)>;
 
 /// One batch per run (docs/monitoring.md, "One batch per run"): of the
-/// files a configured glob matches, the newest by name that this monitor
-/// has not compared before — known by content from its own records, not by
-/// file times, so a fresh CI clone picks the same file. `Err` names the
-/// newest file and the record that reported it when every file was seen.
+/// files a configured glob matches, the newest by name — unless this
+/// monitor compared it already, known by content from its own records, not
+/// by file times (which a fresh CI clone resets). Older files are history:
+/// a month that was skipped is not compared after a newer one.
 fn pick_batch(
     root: &Path,
-    files: Vec<PathBuf>,
+    mut files: Vec<PathBuf>,
     prior: &[&(String, DriftRecord)],
 ) -> Result<Picked> {
-    let Some(newest) = files.last().cloned() else {
+    let Some(newest) = files.pop() else {
         return Ok(Ok(files));
     };
-    for f in files.iter().rev() {
-        let (sha256, _) = crate::dataset::hash::sha256_file(f)
-            .map_err(|e| Error::io(format!("cannot read `{}`", f.display()), e))?;
-        if !prior.iter().any(|(_, r)| r.seen().any(|s| s == sha256)) {
-            return Ok(Ok(vec![f.clone()]));
-        }
-    }
     let (sha256, _) = crate::dataset::hash::sha256_file(&newest)
         .map_err(|e| Error::io(format!("cannot read `{}`", newest.display()), e))?;
-    let by = prior
+    match prior
         .iter()
         .rev()
         .find(|(_, r)| r.seen().any(|s| s == sha256))
-        .map(|(id, _)| id.clone());
-    Ok(Err((display_rel(root, &newest), by)))
+    {
+        Some((id, _)) => Ok(Err((display_rel(root, &newest), Some(id.clone())))),
+        None => Ok(Ok(vec![newest])),
+    }
 }
 
 pub fn run(

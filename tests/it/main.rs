@@ -12,6 +12,7 @@ mod foundation;
 mod governance;
 mod history;
 mod install;
+mod monitoring;
 mod paths;
 mod privacy;
 mod registry;
