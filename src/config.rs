@@ -243,6 +243,9 @@ pub struct MonitorConfig {
     pub on_breach: Option<String>,
     /// The stage `on_breach = "rollback"` guards (default `production`).
     pub guards: Option<String>,
+    /// A change of at least this much in a column's share of missing or
+    /// non-finite values is drift of the column (default 0.1).
+    pub null_share_drift: Option<f64>,
     /// `newest` (default): each run compares the newest file of `current`
     /// it has not compared before; `all`: every matching file as one.
     pub batch: Option<String>,

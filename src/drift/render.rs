@@ -110,7 +110,7 @@ pub fn finding_text(f: &Finding) -> String {
             reference,
             current,
         } => format!(
-            "column `{column}`: missing values {}% → {}%",
+            "column `{column}`: missing or non-finite values (null, NaN, ±inf) {}% → {}%",
             short(reference * 100.0),
             short(current * 100.0)
         ),

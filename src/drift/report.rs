@@ -51,6 +51,8 @@ pub struct DriftOptions {
     pub memory_budget: u64,
     /// What a report may keep of the data (`[privacy]`, docs/privacy.md).
     pub privacy: crate::privacy::Policy,
+    /// See [`NULL_SHARE_DRIFT`].
+    pub null_share_drift: f64,
 }
 
 impl Default for DriftOptions {
@@ -66,6 +68,7 @@ impl Default for DriftOptions {
             max_degradation: None,
             memory_budget: DEFAULT_BUDGET,
             privacy: crate::privacy::Policy::default(),
+            null_share_drift: NULL_SHARE_DRIFT,
         }
     }
 }
@@ -77,6 +80,12 @@ pub const DEFAULT_BUDGET: u64 = 1536 << 20;
 
 /// Null-share changes at least this large (absolute) become findings.
 pub const NULL_SHARE_FINDING: f64 = 0.05;
+
+/// A change this large in a column's share of missing values (null, NaN,
+/// ±inf) is drift of that column, whatever its remaining values look like:
+/// a feature that went 75 % NaN has drifted, even if the finite quarter
+/// still matches the reference. `[monitors.<m>] null_share_drift`.
+pub const NULL_SHARE_DRIFT: f64 = 0.1;
 
 /// The data drift is measured against.
 #[derive(Clone, Copy, Debug)]
@@ -497,7 +506,7 @@ pub fn compare(
         (refside.rows(), cur.rows()),
         columns,
         schema,
-        opts.drift_share,
+        (opts.drift_share, opts.null_share_drift),
         performance,
     );
     // Nothing actually compared (every column gone, unsupported or empty).
@@ -515,6 +524,12 @@ fn validate(opts: &DriftOptions) -> Result<(), DriftError> {
         return Err(DriftError::BadOption(format!(
             "drift share `{}` is not between 0 and 1",
             opts.drift_share
+        )));
+    }
+    if !(opts.null_share_drift > 0.0 && opts.null_share_drift <= 1.0) {
+        return Err(DriftError::BadOption(format!(
+            "null_share_drift `{}` is not in (0, 1]",
+            opts.null_share_drift
         )));
     }
     if let Some(m) = &opts.metric {
@@ -962,7 +977,7 @@ pub fn performance_only(performance: Performance) -> Report {
         (0, rows),
         Vec::new(),
         SchemaChanges::default(),
-        1.0,
+        (1.0, NULL_SHARE_DRIFT),
         Some(performance),
     );
     report.findings.retain(|f| *f != Finding::NothingTested);
@@ -974,7 +989,7 @@ fn assemble(
     rows: (u64, u64),
     mut columns: Vec<ColumnResult>,
     schema: SchemaChanges,
-    drift_share: f64,
+    (drift_share, null_share_drift): (f64, f64),
     performance: Option<Performance>,
 ) -> Report {
     // A column the model was trained on that is gone or changed type in
@@ -983,6 +998,12 @@ fn assemble(
     // instead of silently leaving the denominator.
     for c in &mut columns {
         if schema.missing.contains(&c.column) || schema.retyped.iter().any(|r| r.column == c.column)
+        {
+            c.drift = true;
+        }
+        if c.null_share
+            .change
+            .is_some_and(|d| d.abs() >= null_share_drift)
         {
             c.drift = true;
         }

@@ -397,6 +397,9 @@ pub fn run(
         reference_metric: None,
         max_degradation: cfg.max_degradation,
         privacy: crate::config::Config::load(&store.root())?.privacy,
+        null_share_drift: cfg
+            .null_share_drift
+            .unwrap_or(crate::drift::report::NULL_SHARE_DRIFT),
         ..DriftOptions::default()
     };
     if !(0.0..=1.0).contains(&opts.drift_share) {

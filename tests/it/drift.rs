@@ -160,7 +160,8 @@ fn nulls_are_counted_and_dropped_and_an_all_null_column_does_not_abort() {
         u.iter().enumerate().map(|(i, v)| {
             format!(
                 "{},,{v}",
-                if i % 5 == 0 {
+                // 5 % missing: under the share change that is drift itself
+                if i % 20 == 0 {
                     String::new()
                 } else {
                     v.to_string()
@@ -177,11 +178,11 @@ fn nulls_are_counted_and_dropped_and_an_all_null_column_does_not_abort() {
     let out = drift_json(&repo, &["--reference", "r.csv", "--current", "c.csv"], 0);
     let x = column(&out, "x");
     assert!(
-        (x["null_share"]["reference"].as_f64().unwrap() - 0.2).abs() < 1e-12,
+        (x["null_share"]["reference"].as_f64().unwrap() - 0.05).abs() < 1e-12,
         "{x}"
     );
     assert_eq!(x["null_share"]["current"], 0.0);
-    assert_eq!(x["count"], serde_json::json!([400, 500]));
+    assert_eq!(x["count"], serde_json::json!([475, 500]));
     let empty = column(&out, "empty");
     assert!(
         empty["not_tested"].as_str().unwrap().contains("missing"),

@@ -397,3 +397,114 @@ fn drift_all_records_nothing_when_a_later_monitor_fails() {
         .stdout;
     assert_eq!(refs.lines().count(), 2, "{refs}");
 }
+
+#[test]
+fn a_ragged_csv_is_exit_2_naming_the_file_and_line_and_nothing_is_recorded() {
+    let repo = Repo::new();
+    month(&repo, "ref.csv", 0.0);
+    let mut rows: Vec<String> = (0..300).map(|i| format!("{},a", 1000 + i)).collect();
+    rows[150] = "1150".into(); // one field short: polars would fill a null
+    csv(&repo, "incoming/short.csv", "income,segment", rows.clone());
+    let out = repo
+        .mlops(&[
+            "drift",
+            "--reference",
+            "ref.csv",
+            "--current",
+            "incoming/short.csv",
+        ])
+        .code(2);
+    assert!(
+        out.stderr.contains("short.csv")
+            && out
+                .stderr
+                .contains("line 152 has 1 field(s) where the header has 2"),
+        "{}",
+        out.stderr
+    );
+    rows[150] = "1150,a,extra".into();
+    csv(&repo, "incoming/long.csv", "income,segment", rows);
+    let out = repo
+        .mlops(&[
+            "drift",
+            "--reference",
+            "ref.csv",
+            "--current",
+            "incoming/long.csv",
+        ])
+        .code(2);
+    assert!(
+        out.stderr.contains("line 152 has 3 field(s)"),
+        "{}",
+        out.stderr
+    );
+    // A quoted separator or line break is one field.
+    csv(
+        &repo,
+        "incoming/quoted.csv",
+        "income,segment",
+        (0..300).map(|i| format!("{},\"a, \nb\"", 1000 + i)),
+    );
+    repo.mlops(&[
+        "drift",
+        "--reference",
+        "ref.csv",
+        "--current",
+        "incoming/quoted.csv",
+        "--no-record",
+    ])
+    .code(1);
+    assert!(repo
+        .git(&["for-each-ref", "refs/mlops/monitors/"])
+        .ok()
+        .stdout
+        .is_empty());
+}
+
+#[test]
+fn a_column_gone_mostly_non_finite_has_drifted() {
+    let repo = Repo::new();
+    month(&repo, "ref.csv", 0.0);
+    // Three rows in four NaN or ±inf; the finite quarter looks like the reference.
+    csv(
+        &repo,
+        "today.csv",
+        "income,segment",
+        (0..300).map(|i| {
+            let v = match i % 4 {
+                0 => format!("{}", 1000.0 + (i % 50) as f64 * 10.0),
+                1 => "NaN".into(),
+                2 => "inf".into(),
+                _ => "-inf".into(),
+            };
+            format!("{v},{}", ["a", "b"][i % 2])
+        }),
+    );
+    let o = repo
+        .mlops(&[
+            "drift",
+            "--reference",
+            "ref.csv",
+            "--current",
+            "today.csv",
+            "--json",
+        ])
+        .code(1)
+        .json();
+    let income = o["report"]["columns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["column"] == "income")
+        .unwrap()
+        .clone();
+    assert_eq!(income["drift"], true, "{income}");
+    assert!((income["null_share"]["current"].as_f64().unwrap() - 0.75).abs() < 1e-9);
+    // The threshold is the monitor's to set.
+    repo.write(
+        "mlops.toml",
+        "[monitors.m]\nreference = \"ref.csv\"\ncurrent = [\"today.csv\"]\nnull_share_drift = 0.9\n",
+    );
+    let o = repo.mlops(&["drift", "m", "--json", "--no-record"]).json();
+    assert_eq!(o["report"]["dataset_drift"], false, "{o}");
+}
