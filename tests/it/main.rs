@@ -19,5 +19,6 @@ mod report;
 mod runner;
 mod scale;
 mod secrets;
+mod shadow;
 mod sync;
 mod tracking;
