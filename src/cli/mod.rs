@@ -66,8 +66,7 @@ pub enum Command {
     Promote(promote::Args),
     /// Compare today's data with the training data, per column; exit 1 on drift.
     Drift(drift::Args),
-    /// Compare a challenger version with the champion on the same (shadow) or
-    /// split (A/B) traffic and record it; exit 1 when the stage's shadow gate fails.
+    /// Champion vs challenger on shadow or A/B traffic; exit 1 if its shadow gate fails.
     Shadow(shadow::Args),
     /// Write a model's audit report (Markdown and HTML) from the report templates.
     Report(report::Args),
