@@ -122,8 +122,7 @@ fn signed(v: Option<f64>) -> String {
 }
 
 fn ci(m: &MetricComparison) -> String {
-    m.ci
-        .as_ref()
+    m.ci.as_ref()
         .map(|c| format!("[{}, {}]", signed(Some(c.low)), signed(Some(c.high))))
         .unwrap_or_else(|| "—".into())
 }
@@ -267,7 +266,11 @@ fn table(o: &ShadowOutcome) -> String {
 }
 
 fn md_table(headers: &[&str], rows: Vec<Vec<String>>) -> String {
-    let mut s = format!("| {} |\n|{}\n", headers.join(" | "), "---|".repeat(headers.len()));
+    let mut s = format!(
+        "| {} |\n|{}\n",
+        headers.join(" | "),
+        "---|".repeat(headers.len())
+    );
     for r in rows {
         let cells: Vec<String> = r.iter().map(|c| escape(c)).collect();
         s.push_str(&format!("| {} |\n", cells.join(" | ")));
@@ -277,7 +280,10 @@ fn md_table(headers: &[&str], rows: Vec<Vec<String>>) -> String {
 
 fn markdown(o: &ShadowOutcome) -> String {
     let c = &o.comparison;
-    let mut s = format!("## Shadow: `{}` {} vs {}\n\n", c.model, c.challenger.version, c.champion.version);
+    let mut s = format!(
+        "## Shadow: `{}` {} vs {}\n\n",
+        c.model, c.challenger.version, c.champion.version
+    );
     for line in facts(c) {
         s.push_str(&format!("- {}\n", escape(&line)));
     }

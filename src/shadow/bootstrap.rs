@@ -159,9 +159,14 @@ mod tests {
     fn independent_interval_contains_the_point_difference() {
         let a: Vec<f64> = (0..300).map(|i| f64::from(i % 10)).collect();
         let b: Vec<f64> = (0..200).map(|i| f64::from(i % 10) + 1.0).collect();
-        let point = mean(&b, &(0..200).collect::<Vec<_>>()) - mean(&a, &(0..300).collect::<Vec<_>>());
+        let point =
+            mean(&b, &(0..200).collect::<Vec<_>>()) - mean(&a, &(0..300).collect::<Vec<_>>());
         let ci = independent([300, 200], |arm, rows| {
-            Some(if arm == 0 { mean(&a, rows) } else { mean(&b, rows) })
+            Some(if arm == 0 {
+                mean(&a, rows)
+            } else {
+                mean(&b, rows)
+            })
         })
         .expect("an interval");
         assert!(ci.low < point && point < ci.high, "{ci:?} around {point}");
@@ -169,7 +174,11 @@ mod tests {
         assert_eq!(
             ci,
             independent([300, 200], |arm, rows| {
-                Some(if arm == 0 { mean(&a, rows) } else { mean(&b, rows) })
+                Some(if arm == 0 {
+                    mean(&a, rows)
+                } else {
+                    mean(&b, rows)
+                })
             })
             .expect("again")
         );

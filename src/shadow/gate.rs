@@ -85,9 +85,16 @@ pub fn judge(
     let expected = format!(
         "{} not worse than {} by more than {}{} over ≥ {} labelled rows",
         cfg.metric,
-        champion.map_or_else(|| format!("the version in `{stage}`"), |c| format!("v{}", c.0)),
+        champion.map_or_else(
+            || format!("the version in `{stage}`"),
+            |c| format!("v{}", c.0)
+        ),
         num(cfg.max_worse),
-        if interval { " (95% interval bound)" } else { "" },
+        if interval {
+            " (95% interval bound)"
+        } else {
+            ""
+        },
         cfg.min_rows
     );
     let result = |pass: bool, actual: String| GateResult {
@@ -160,4 +167,121 @@ pub fn judge(
         actual.push_str(&format!(", at most {}", num(judged)));
     }
     Ok(result(pass, actual))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::shadow::record::{
+        Counts, FileRef, Files, Interval, MetricComparison, ShadowComparison, Side,
+    };
+
+    fn comparison(champion: f64, challenger: f64, ci: (f64, f64), rows: u64) -> ShadowComparison {
+        let file = FileRef {
+            path: "p.csv".into(),
+            sha256: "0".repeat(64),
+            rows,
+        };
+        let side = |v: &str| Side {
+            version: v.into(),
+            record: format!("sha256:{v}"),
+        };
+        ShadowComparison {
+            model: "m".into(),
+            challenger: side("2.0.0"),
+            champion: side("1.0.0"),
+            stage: Some("production".into()),
+            mode: "shadow".into(),
+            key: "id".into(),
+            prediction: "prediction".into(),
+            label: Some("label".into()),
+            files: Files {
+                champion: file.clone(),
+                challenger: file,
+                labels: None,
+            },
+            counts: Counts::default(),
+            agreement: None,
+            shift: None,
+            metrics: vec![MetricComparison {
+                metric: "auc".into(),
+                rows,
+                challenger_rows: None,
+                champion: Some(champion),
+                challenger: Some(challenger),
+                difference: Some(challenger - champion),
+                worse_by: Some(champion - challenger),
+                ci: Some(Interval {
+                    low: ci.0,
+                    high: ci.1,
+                }),
+                note: None,
+            }],
+            positive_label: None,
+            bootstrap: None,
+            slices: None,
+        }
+    }
+
+    fn gate(bound: Option<&str>) -> ShadowGateConfig {
+        ShadowGateConfig {
+            metric: "auc".into(),
+            max_worse: 0.01,
+            min_rows: 100,
+            bound: bound.map(str::to_string),
+        }
+    }
+
+    fn judged(cfg: &ShadowGateConfig, c: Option<ShadowComparison>) -> GateResult {
+        let e = Evidence {
+            champion: Some(("1.0.0".into(), "sha256:1.0.0".into())),
+            comparison: c.map(|c| (String::new(), c)),
+        };
+        judge(cfg, "m", "production", Some(&e)).expect("a valid gate")
+    }
+
+    #[test]
+    fn point_and_interval_bounds() {
+        // 0.005 worse: within 0.01 by the point, but the interval allows 0.03 worse.
+        let c = comparison(0.80, 0.795, (-0.03, 0.02), 400);
+        assert!(judged(&gate(None), Some(c.clone())).pass);
+        let r = judged(&gate(Some("interval")), Some(c));
+        assert!(!r.pass);
+        assert_eq!(
+            r.actual,
+            "auc 0.795 vs 0.8 over 400 rows: worse by 0.005, at most 0.03"
+        );
+        // 0.02 worse fails by the point; better passes.
+        assert!(!judged(&gate(None), Some(comparison(0.80, 0.78, (-0.04, 0.0), 400))).pass);
+        assert!(judged(&gate(None), Some(comparison(0.80, 0.85, (0.01, 0.09), 400))).pass);
+        // too few rows, no comparison, no champion
+        let few = judged(&gate(None), Some(comparison(0.8, 0.9, (0.0, 0.2), 50)));
+        assert_eq!((few.pass, few.actual.as_str()), (false, "50 labelled rows"));
+        assert!(!judged(&gate(None), None).pass);
+        let empty = Evidence {
+            champion: None,
+            comparison: None,
+        };
+        let r = judge(&gate(None), "m", "production", Some(&empty)).expect("valid");
+        assert_eq!(
+            (r.pass, r.actual.as_str()),
+            (true, "no champion in `production`")
+        );
+    }
+
+    #[test]
+    fn bad_gates_are_config_errors() {
+        let mut g = gate(None);
+        g.metric = "logloss".into();
+        let e = check(&g, "m", "production").unwrap_err().to_string();
+        assert!(
+            e.contains("[models.m.gates.production] shadow: `logloss`"),
+            "{e}"
+        );
+        let mut g = gate(Some("worst"));
+        assert!(check(&g, "m", "production").is_err());
+        g.bound = None;
+        g.max_worse = -0.1;
+        assert!(check(&g, "m", "production").is_err());
+    }
 }

@@ -84,12 +84,18 @@ pub fn read(
             ),
         )
     };
-    let key_dtype = table.dtype(key).cloned().ok_or_else(|| missing(key, "key"))?;
+    let key_dtype = table
+        .dtype(key)
+        .cloned()
+        .ok_or_else(|| missing(key, "key"))?;
     let value_dtype = table
         .dtype(value)
         .cloned()
         .ok_or_else(|| missing(value, value_what))?;
-    let mut cols = vec![(key.to_string(), key_dtype), (value.to_string(), value_dtype)];
+    let mut cols = vec![
+        (key.to_string(), key_dtype),
+        (value.to_string(), value_dtype),
+    ];
     let slice = slice.filter(|s| table.dtype(s).is_some());
     if let Some(s) = slice {
         cols.push((s.to_string(), Dtype::Str));
@@ -103,7 +109,9 @@ pub fn read(
     let rows = keys_all.len() as u64;
     let mut keys = Vec::with_capacity(keys_all.len());
     let mut values = Vec::with_capacity(keys_all.len());
-    let mut slices = slice_cells.as_ref().map(|_| Vec::with_capacity(keys_all.len()));
+    let mut slices = slice_cells
+        .as_ref()
+        .map(|_| Vec::with_capacity(keys_all.len()));
     let mut index = HashMap::with_capacity(keys_all.len());
     let (mut no_key, mut duplicates) = (0u64, 0u64);
     for (i, (k, v)) in keys_all.into_iter().zip(values_all).enumerate() {
@@ -157,11 +165,30 @@ mod tests {
         let dir = tempfile::tempdir().expect("tmp");
         let a = dir.path().join("a.csv");
         let b = dir.path().join("b.csv");
-        std::fs::write(&a, "id,prediction,region\n1,0.9,north\n2,0.1,south\n3,0.5,north\n,0.7,x\n")
-            .expect("write");
+        std::fs::write(
+            &a,
+            "id,prediction,region\n1,0.9,north\n2,0.1,south\n3,0.5,north\n,0.7,x\n",
+        )
+        .expect("write");
         std::fs::write(&b, "prediction,id\n0.8,3\n0.2,1\n0.4,9\n").expect("write");
-        let ka = read(&a, "a.csv", "id", "prediction", "prediction", Some("region")).expect("a");
-        let kb = read(&b, "b.csv", "id", "prediction", "prediction", Some("region")).expect("b");
+        let ka = read(
+            &a,
+            "a.csv",
+            "id",
+            "prediction",
+            "prediction",
+            Some("region"),
+        )
+        .expect("a");
+        let kb = read(
+            &b,
+            "b.csv",
+            "id",
+            "prediction",
+            "prediction",
+            Some("region"),
+        )
+        .expect("b");
         assert_eq!((ka.rows, ka.no_key, ka.len()), (4, 1, 3));
         assert_eq!(
             ka.slice.as_ref().map(|s| s[2].clone()),
@@ -177,7 +204,10 @@ mod tests {
         let e = read(&d, "d.csv", "id", "prediction", "prediction", None)
             .expect_err("duplicates")
             .to_string();
-        assert!(e.contains("`d.csv`: 2 row(s) repeat a key") && e.contains("`id`"), "{e}");
+        assert!(
+            e.contains("`d.csv`: 2 row(s) repeat a key") && e.contains("`id`"),
+            "{e}"
+        );
         let e = read(&d, "d.csv", "cust", "prediction", "prediction", None)
             .expect_err("no key")
             .to_string();

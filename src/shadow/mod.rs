@@ -202,7 +202,8 @@ impl Labelled {
     }
 
     fn subset(&self, pick: [&[usize]; 2]) -> Labelled {
-        let take = |v: &[Option<Cell>], rows: &[usize]| rows.iter().map(|&i| v[i].clone()).collect();
+        let take =
+            |v: &[Option<Cell>], rows: &[usize]| rows.iter().map(|&i| v[i].clone()).collect();
         Labelled {
             pred: [take(&self.pred[0], pick[0]), take(&self.pred[1], pick[1])],
             label: [take(&self.label[0], pick[0]), take(&self.label[1], pick[1])],
@@ -211,7 +212,12 @@ impl Labelled {
     }
 }
 
-fn value(metric: &str, pred: &[Option<Cell>], label: &[Option<Cell>], rows: &[usize]) -> Option<f64> {
+fn value(
+    metric: &str,
+    pred: &[Option<Cell>],
+    label: &[Option<Cell>],
+    rows: &[usize],
+) -> Option<f64> {
     let p: Vec<Option<Cell>> = rows.iter().map(|&i| pred[i].clone()).collect();
     let l: Vec<Option<Cell>> = rows.iter().map(|&i| label[i].clone()).collect();
     performance::evaluate(metric, &p, &l).ok().map(|r| r.0)
@@ -240,7 +246,10 @@ fn compare(metric: &str, d: &Labelled) -> (MetricComparison, Option<String>) {
         None
     } else if d.paired {
         bootstrap::paired(d.rows(0), |rows| {
-            Some(value(metric, &d.pred[1], &d.label[1], rows)? - value(metric, &d.pred[0], &d.label[0], rows)?)
+            Some(
+                value(metric, &d.pred[1], &d.label[1], rows)?
+                    - value(metric, &d.pred[0], &d.label[0], rows)?,
+            )
         })
     } else {
         bootstrap::independent([d.rows(0), d.rows(1)], |arm, rows| {
@@ -331,12 +340,26 @@ pub fn run(store: &Store, config: &Config, opts: &ShadowOptions) -> Result<Shado
     let slice = opts.slice.as_deref();
     let [champ_path, chall_path] = &opts.predictions;
     let read_pred = |p: &PathBuf| {
-        join::read(p, &shown(&root, p), &opts.key, &opts.prediction, "prediction", slice)
+        join::read(
+            p,
+            &shown(&root, p),
+            &opts.key,
+            &opts.prediction,
+            "prediction",
+            slice,
+        )
     };
     let champ = read_pred(champ_path)?;
     let chall = read_pred(chall_path)?;
     let labels = match &opts.labels {
-        Some(p) => Some(join::read(p, &shown(&root, p), &opts.key, &opts.label, "label", slice)?),
+        Some(p) => Some(join::read(
+            p,
+            &shown(&root, p),
+            &opts.key,
+            &opts.label,
+            "label",
+            slice,
+        )?),
         None => None,
     };
 
@@ -351,8 +374,7 @@ pub fn run(store: &Store, config: &Config, opts: &ShadowOptions) -> Result<Shado
         agreement_v = None;
         shift_v = shift(&present(&champ), &present(&chall));
         // Each arm's labelled rows, with their slice value.
-        let mut arms: [(Vec<Option<Cell>>, Vec<Option<Cell>>, Vec<Option<String>>); 2] =
-            Default::default();
+        let mut arms: [Arm; 2] = Default::default();
         if let Some(l) = &labels {
             for (arm, k) in [&champ, &chall].into_iter().enumerate() {
                 for (i, key) in k.keys.iter().enumerate() {
@@ -362,7 +384,9 @@ pub fn run(store: &Store, config: &Config, opts: &ShadowOptions) -> Result<Shado
                     };
                     arms[arm].0.push(Some(p.clone()));
                     arms[arm].1.push(Some(y.clone()));
-                    arms[arm].2.push(slice_value(l, j).or_else(|| slice_value(k, i)));
+                    arms[arm]
+                        .2
+                        .push(slice_value(l, j).or_else(|| slice_value(k, i)));
                 }
             }
             counts.labelled_champion = Some(arms[0].0.len() as u64);
@@ -528,6 +552,9 @@ pub fn run(store: &Store, config: &Config, opts: &ShadowOptions) -> Result<Shado
     })
 }
 
+/// One A/B arm's labelled rows: predictions, labels, slice values.
+type Arm = (Vec<Option<Cell>>, Vec<Option<Cell>>, Vec<Option<String>>);
+
 fn present(k: &Keyed) -> Vec<&Cell> {
     k.values.iter().flatten().collect()
 }
@@ -621,8 +648,43 @@ fn summary(c: &ShadowComparison) -> String {
     }
     for m in &c.metrics {
         if let Some(d) = m.difference {
-            s.push_str(&format!(", {} {}{}", m.metric, if d >= 0.0 { "+" } else { "" }, num(d)));
+            s.push_str(&format!(
+                ", {} {}{}",
+                m.metric,
+                if d >= 0.0 { "+" } else { "" },
+                num(d)
+            ));
         }
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn agree(a: &[Cell], b: &[Cell]) -> Agreement {
+        let pairs: Vec<(&Cell, &Cell)> = a.iter().zip(b).collect();
+        agreement(&pairs).expect("rows")
+    }
+
+    #[test]
+    fn agreement_by_class_or_value() {
+        let n = |v: &[f64]| v.iter().map(|&x| Cell::Num(x)).collect::<Vec<_>>();
+        // scores: the same side of 0.5
+        let a = agree(&n(&[0.1, 0.6, 0.49, 0.5]), &n(&[0.4, 0.9, 0.51, 0.7]));
+        assert_eq!((a.rule.as_str(), a.agreeing, a.rows), ("class", 3, 4));
+        // a regression: equal within 1e-6 relative
+        let a = agree(&n(&[10.0, 2e6, 3.0]), &n(&[10.000_000_1, 2e6 + 1.0, 3.1]));
+        assert_eq!((a.rule.as_str(), a.agreeing), ("value", 2));
+        // text classes
+        let t = |v: &[&str]| {
+            v.iter()
+                .map(|s| Cell::Text(s.to_string()))
+                .collect::<Vec<_>>()
+        };
+        let a = agree(&t(&["yes", "no"]), &t(&["yes", "yes"]));
+        assert_eq!((a.rule.as_str(), a.agreeing), ("class", 1));
+        assert!(agreement(&[]).is_none());
+    }
 }

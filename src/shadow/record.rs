@@ -112,11 +112,13 @@ impl MetricComparison {
     /// as the interval allows).
     pub fn worse_by_bound(&self) -> Option<f64> {
         let ci = self.ci.as_ref()?;
-        Some(if crate::drift::performance::is_error_metric(&self.metric) {
-            ci.high
-        } else {
-            -ci.low
-        })
+        Some(
+            if crate::drift::performance::is_error_metric(&self.metric) {
+                ci.high
+            } else {
+                -ci.low
+            },
+        )
     }
 }
 

@@ -65,7 +65,11 @@ fn scores(seed: u64, gap: f64, spread: f64) -> Vec<f64> {
         .iter()
         .zip(noise(seed, ROWS))
         .map(|(&y, u)| {
-            let centre = if y == 1 { 0.5 + gap / 2.0 } else { 0.5 - gap / 2.0 };
+            let centre = if y == 1 {
+                0.5 + gap / 2.0
+            } else {
+                0.5 - gap / 2.0
+            };
             (centre + (u - 0.5) * spread).clamp(0.0, 1.0)
         })
         .collect()
@@ -149,13 +153,23 @@ fn a_worse_challenger_fails_its_gate_and_a_better_one_passes() {
 
     // Before any comparison the gate has nothing to go on.
     let none = repo
-        .mlops(&["promote", "churn@2.0.0", "--to", "production", "--check", "--json"])
+        .mlops(&[
+            "promote",
+            "churn@2.0.0",
+            "--to",
+            "production",
+            "--check",
+            "--json",
+        ])
         .code(1)
         .json();
     let g = shadow_gate(&none);
     assert_eq!(g["pass"], false);
     assert!(
-        g["actual"].as_str().unwrap().contains("no shadow comparison against v1.0.0"),
+        g["actual"]
+            .as_str()
+            .unwrap()
+            .contains("no shadow comparison against v1.0.0"),
         "{g}"
     );
 
@@ -195,9 +209,8 @@ fn a_worse_challenger_fails_its_gate_and_a_better_one_passes() {
     assert!(d < -0.05, "clearly worse: {d}");
     assert!(lo <= d && d <= hi, "the interval [{lo}, {hi}] contains {d}");
     assert!((m["worse_by"].as_f64().unwrap() + d).abs() < 1e-12);
-    assert_eq!(
-        (m["challenger"].as_f64().unwrap() - m["champion"].as_f64().unwrap() - d).abs() < 1e-12,
-        true
+    assert!(
+        (m["challenger"].as_f64().unwrap() - m["champion"].as_f64().unwrap() - d).abs() < 1e-12
     );
     assert_eq!(worse["gate"]["pass"], false);
     let id = worse["record"].as_str().unwrap().to_string();
@@ -270,7 +283,10 @@ fn a_worse_challenger_fails_its_gate_and_a_better_one_passes() {
     let objects = all_objects(&repo);
     assert!(objects.contains("shadow-comparison"));
     assert!(!objects.contains("cust-000123"), "a key reached a record");
-    assert!(!objects.contains(&format!("{:.6}", champion[123])), "a score reached a record");
+    assert!(
+        !objects.contains(&format!("{:.6}", champion[123])),
+        "a score reached a record"
+    );
 }
 
 #[test]
@@ -399,7 +415,11 @@ fn slices_report_k_rows_or_more_and_refuse_identifiers() {
         "{}",
         refused.stderr
     );
-    assert!(!refused.stderr.contains("example.com"), "{}", refused.stderr);
+    assert!(
+        !refused.stderr.contains("example.com"),
+        "{}",
+        refused.stderr
+    );
     assert_eq!(tip(&repo), before);
 }
 
@@ -462,9 +482,12 @@ fn bad_input_is_exit_2_naming_the_file_and_column_and_no_record_writes_nothing()
     assert_eq!(tip(&repo), before, "nothing recorded on errors");
 
     // --no-record: a full comparison, nothing written.
-    let out = run("champion.csv", &["--labels", "labels.csv", "--no-record", "--json"])
-        .ok()
-        .json();
+    let out = run(
+        "champion.csv",
+        &["--labels", "labels.csv", "--no-record", "--json"],
+    )
+    .ok()
+    .json();
     assert!(out["record"].is_null());
     assert_eq!(out["comparison"]["agreement"]["rate"], 1.0);
     assert_eq!(auc(&out)["difference"], 0.0);
