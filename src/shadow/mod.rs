@@ -8,6 +8,7 @@
 //! history as a `shadow-comparison`, which the `shadow` promotion gate reads.
 
 pub mod bootstrap;
+pub mod fast;
 pub mod gate;
 pub mod join;
 pub mod record;
@@ -212,17 +213,6 @@ impl Labelled {
     }
 }
 
-fn value(
-    metric: &str,
-    pred: &[Option<Cell>],
-    label: &[Option<Cell>],
-    rows: &[usize],
-) -> Option<f64> {
-    let p: Vec<Option<Cell>> = rows.iter().map(|&i| pred[i].clone()).collect();
-    let l: Vec<Option<Cell>> = rows.iter().map(|&i| label[i].clone()).collect();
-    performance::evaluate(metric, &p, &l).ok().map(|r| r.0)
-}
-
 /// One metric for both arms, its difference and its bootstrap interval.
 fn compare(metric: &str, d: &Labelled) -> (MetricComparison, Option<String>) {
     let champ = performance::evaluate(metric, &d.pred[0], &d.label[0]);
@@ -242,19 +232,24 @@ fn compare(metric: &str, d: &Labelled) -> (MetricComparison, Option<String>) {
     let worse_by = c0
         .zip(c1)
         .map(|(a, b)| performance::degradation(metric, a, b));
-    let ci = if difference.is_none() {
-        None
-    } else if d.paired {
-        bootstrap::paired(d.rows(0), |rows| {
-            Some(
-                value(metric, &d.pred[1], &d.label[1], rows)?
-                    - value(metric, &d.pred[0], &d.label[0], rows)?,
-            )
-        })
-    } else {
-        bootstrap::independent([d.rows(0), d.rows(1)], |arm, rows| {
-            value(metric, &d.pred[arm], &d.label[arm], rows)
-        })
+    // The interval resamples row weights over rows decoded once (`fast`).
+    let prepared = [0, 1].map(|arm| fast::prepare(metric, &d.pred[arm], &d.label[arm]));
+    let ci = match (&prepared, difference) {
+        ([Some(f0), Some(f1)], Some(_)) if d.paired => {
+            let n = d.rows(0);
+            bootstrap::paired(n, |rows| {
+                let w = fast::weights(n, rows);
+                Some(f1.value(metric, &w)? - f0.value(metric, &w)?)
+            })
+        }
+        ([Some(f0), Some(f1)], Some(_)) => {
+            let n = [d.rows(0), d.rows(1)];
+            bootstrap::independent(n, |arm, rows| {
+                let w = fast::weights(n[arm], rows);
+                [f0, f1][arm].value(metric, &w)
+            })
+        }
+        _ => None,
     };
     (
         MetricComparison {
