@@ -39,12 +39,6 @@ impl Keyed {
     }
 }
 
-/// Whether `table` has column `name`.
-pub fn has_column(path: &Path, name: &str) -> Result<bool> {
-    let t = open(path)?;
-    Ok(t.dtype(name).is_some())
-}
-
 fn open(path: &Path) -> Result<Table> {
     Table::open(&[path.to_path_buf()]).map_err(|e| {
         Error::invalid_with_hint(e.to_string(), "pass a CSV, TSV, Parquet or NDJSON file")
