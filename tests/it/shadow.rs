@@ -387,6 +387,33 @@ fn slices_report_k_rows_or_more_and_refuse_identifiers() {
     assert_eq!(names, ["north", "south"]);
     assert!(!all_objects(&repo).contains("islands"));
 
+    // The champion named by version (it holds production: that stage's gate
+    // applies); Markdown ends with the verdict.
+    let md = shadow(
+        &repo,
+        &[
+            "churn@3.0.0",
+            "--against",
+            "1.0.0",
+            "--predictions",
+            "champion.csv",
+            "better.csv",
+            "--labels",
+            "labels.csv",
+            "--key",
+            "id",
+            "--format",
+            "md",
+            "--no-record",
+        ],
+    )
+    .ok()
+    .stdout;
+    assert!(md.starts_with("## Shadow: `churn` 3.0.0 vs 1.0.0"), "{md}");
+    assert!(md.trim_end().ends_with("**"), "{md}");
+    assert!(md.contains("**gate shadow auc: PASS"), "{md}");
+    assert!(md.contains("| auc |"), "{md}");
+
     // A slice column of e-mail addresses is refused.
     let mut text = String::from("id,label,email\n");
     for (i, y) in labels(ROWS).iter().enumerate() {
