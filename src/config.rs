@@ -202,6 +202,24 @@ pub struct GateConfig {
     /// Whether only signed approvals (`mlops approve`) count; default: true
     /// for `production`, false for other stages.
     pub signed: Option<bool>,
+    /// A shadow comparison of the candidate against the version in the
+    /// stage must show it not worse (docs/shadow.md).
+    pub shadow: Option<ShadowGateConfig>,
+}
+
+/// `shadow = { metric = "auc", max_worse = 0.01, min_rows = 1000 }`: the
+/// challenger may be worse than the champion by at most `max_worse` on
+/// `metric`, over at least `min_rows` labelled rows; `bound = "interval"`
+/// judges by the confidence interval's pessimistic end.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ShadowGateConfig {
+    pub metric: String,
+    pub max_worse: f64,
+    #[serde(default)]
+    pub min_rows: u64,
+    /// `point` (default) or `interval`.
+    pub bound: Option<String>,
 }
 
 impl GateConfig {
@@ -317,6 +335,9 @@ impl Config {
                 }
             }
             for (stage, g) in &m.gates {
+                if let Some(shadow) = &g.shadow {
+                    crate::shadow::gate::check(shadow, name, stage)?;
+                }
                 for role in g.roles.keys() {
                     if !self.roles.contains_key(role) {
                         return Err(bad(format!(

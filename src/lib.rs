@@ -27,6 +27,7 @@ pub mod registry;
 pub mod report;
 pub mod run;
 pub mod scan;
+pub mod shadow;
 pub mod signing;
 pub mod store;
 pub mod sync;

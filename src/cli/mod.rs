@@ -16,6 +16,7 @@ mod promote;
 mod report;
 mod runs;
 mod scan;
+mod shadow;
 mod sync;
 mod track;
 mod verify;
@@ -65,6 +66,8 @@ pub enum Command {
     Promote(promote::Args),
     /// Compare today's data with the training data, per column; exit 1 on drift.
     Drift(drift::Args),
+    /// Champion vs challenger on shadow or A/B traffic; exit 1 if its shadow gate fails.
+    Shadow(shadow::Args),
     /// Write a model's audit report (Markdown and HTML) from the report templates.
     Report(report::Args),
     /// Approve a model version for a stage, under your own identity, signed
@@ -142,6 +145,7 @@ pub fn run() -> anyhow::Result<ExitCode> {
         Command::Rollback(a) => promote::rollback(&g, a),
         Command::Approve(a) => approve::run(&g, a),
         Command::Drift(a) => drift::run(&g, a),
+        Command::Shadow(a) => shadow::run(&g, a),
         Command::Report(a) => report::run(&g, a),
         Command::Resolve(a) => promote::resolve(&g, a),
         Command::Log(a) => log::run(&g, a),

@@ -97,6 +97,8 @@ pub struct GateInput<'a> {
     /// For a `data_quality` gate: why each training dataset does not pass
     /// its contract (empty: all do).
     pub data_quality: Option<Vec<String>>,
+    /// For a `shadow` gate: the newest comparison against the champion.
+    pub shadow: Option<crate::shadow::gate::Evidence>,
     pub now: DateTime<Utc>,
 }
 
@@ -294,6 +296,15 @@ pub fn evaluate(input: &GateInput) -> Result<Vec<GateResult>> {
             },
             pass: missing.is_empty(),
         });
+    }
+
+    if let Some(shadow) = &gate.shadow {
+        out.push(crate::shadow::gate::judge(
+            shadow,
+            &input.state.name,
+            input.stage,
+            input.shadow.as_ref(),
+        )?);
     }
     Ok(out)
 }

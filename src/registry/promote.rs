@@ -209,6 +209,15 @@ fn evaluate_on(
         } else {
             None
         },
+        shadow: match &gate.shadow {
+            Some(_) => Some(crate::shadow::gate::evidence(
+                records,
+                state,
+                &candidate,
+                &opts.stage,
+            )?),
+            None => None,
+        },
         now: context::now(),
     })?;
     let pass = gates.iter().all(|g| g.pass);

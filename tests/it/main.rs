@@ -20,5 +20,6 @@ mod report;
 mod runner;
 mod scale;
 mod secrets;
+mod shadow;
 mod sync;
 mod tracking;
