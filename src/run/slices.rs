@@ -70,7 +70,7 @@ pub fn check_value(key: &str, value: &str) -> std::result::Result<(), String> {
     }
     if let Some(kind) = crate::privacy::identifier_kind(value) {
         return Err(format!(
-            "slice `{key}` has a value that looks like one of {kind}: a slice is a group, not a person"
+            "slice `{key}` has a value that looks like an identifier ({kind}): a slice is a group, not a person"
         ));
     }
     Ok(())
@@ -226,9 +226,12 @@ pub fn slices_of(
         .collect()
 }
 
-/// The spread of some slices; `None` for none at all.
+/// The spread of some slices; `None` for fewer than two, which have none.
 pub fn spread(metric: &str, by: Option<&str>, slices: Vec<SliceValue>) -> Option<Spread> {
-    let first = slices.first()?.clone();
+    if slices.len() < 2 {
+        return None;
+    }
+    let first = slices[0].clone();
     let (mut min, mut max) = (first.clone(), first);
     for s in &slices {
         if s.value < min.value {
@@ -251,7 +254,8 @@ pub fn spread(metric: &str, by: Option<&str>, slices: Vec<SliceValue>) -> Option
 }
 
 /// Every sliced metric of `metrics`, one spread per metric and set of label
-/// keys (`approval_rate` by `gender`, `auc` by `age,gender`).
+/// keys (`approval_rate` by `gender`, `auc` by `age,gender`) that has at
+/// least two slices.
 pub fn groups(metrics: &BTreeMap<String, f64>) -> Vec<Spread> {
     let mut keys: BTreeMap<(String, String), ()> = BTreeMap::new();
     for name in metrics.keys() {
@@ -336,7 +340,7 @@ mod tests {
         m.insert("rate{age=old,gender=F}".to_string(), 0.1);
         m.insert("rate_pr".to_string(), 0.1);
         let g = groups(&m);
-        assert_eq!(g.len(), 2);
+        assert_eq!(g.len(), 1, "a single slice has no spread: {g:?}");
         let by_gender = g
             .iter()
             .find(|s| s.by.as_deref() == Some("gender"))
