@@ -230,7 +230,12 @@ impl Collected {
             .iter()
             .filter(|(_, s)| !s.value.is_empty())
             .map(|(name, s)| {
-                let rule = rules.get(name).copied().unwrap_or_default();
+                // A slice is summarised like its metric unless named itself.
+                let rule = rules
+                    .get(name)
+                    .or_else(|| rules.get(name.split('{').next().unwrap_or(name)))
+                    .copied()
+                    .unwrap_or_default();
                 (name.clone(), summarize(s, rule))
             })
             .collect()
@@ -355,7 +360,10 @@ mod tests {
         assert_eq!(c.history["auc{age=18-25,gender=F}"].value, vec![0.8]);
         assert_eq!(c.history["auc{age=18-25,gender=F}"].step, vec![Some(1)]);
         assert_eq!(c.history["ok{age=18-25,gender=F}"].value, vec![1.0]);
-        assert_eq!(c.history["approval_rate{gender=M}"].value, vec![0.35]);
+        c.read_line(8, r#"{"slice": {"gender": "M"}, "approval_rate": 0.5}"#);
+        let rules = BTreeMap::from([("approval_rate".to_string(), SummaryRule::Min)]);
+        assert_eq!(c.summaries(&rules)["approval_rate{gender=M}"].value, 0.35);
+        assert_eq!(c.history["approval_rate{gender=M}"].value, vec![0.35, 0.5]);
         assert_eq!(c.history["approval_rate{gender=F}"].value, vec![0.25]);
         assert_eq!(c.history.len(), 4, "{:?}", c.history.keys());
         assert_eq!(c.warnings.len(), 4, "{:?}", c.warnings);
