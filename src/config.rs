@@ -176,6 +176,10 @@ pub struct GateConfig {
     /// Metric rules such as `accuracy >= 0.9` or `auc >= current - 0.005`.
     #[serde(default)]
     pub metrics: Vec<String>,
+    /// Fairness rules on a metric's slices (docs/fairness.md), such as
+    /// `ratio(approval_rate by gender) >= 0.8` or `worst(auc) >= 0.7`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub slices: Vec<String>,
     /// How many distinct approvals the promotion needs.
     #[serde(default)]
     pub approvals: u32,
@@ -337,6 +341,9 @@ impl Config {
             for (stage, g) in &m.gates {
                 if let Some(shadow) = &g.shadow {
                     crate::shadow::gate::check(shadow, name, stage)?;
+                }
+                for rule in &g.slices {
+                    crate::registry::slices::parse_configured(name, stage, rule)?;
                 }
                 for role in g.roles.keys() {
                     if !self.roles.contains_key(role) {

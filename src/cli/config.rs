@@ -57,6 +57,7 @@ fn policy_rows(config: &Config) -> Vec<Vec<String>> {
                 continue;
             };
             gates.extend(g.metrics.iter().cloned());
+            gates.extend(g.slices.iter().map(|r| format!("slices {r}")));
             if g.wants_approvals() {
                 let mut a = Vec::new();
                 if g.approvals > 0 {

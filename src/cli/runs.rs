@@ -394,6 +394,11 @@ fn compare(g: &Globals, a: CompareArgs) -> anyhow::Result<ExitCode> {
                 rows.push(row);
             }
         }
+        for s in &c.slices {
+            let mut row = vec![format!("slices.{} by {}", s.metric, s.by)];
+            row.extend((0..c.runs.len()).map(|i| s.cell(i)));
+            rows.push(row);
+        }
         if rows.is_empty() {
             crate::outln!("the runs have the same params and metrics (--all shows them)");
         } else {

@@ -69,6 +69,10 @@ struct LogArgs {
     /// A metric, `key=value`; repeatable.
     #[arg(long = "metric", value_name = "KEY=VALUE")]
     metrics: Vec<String>,
+    /// The slice these metrics were measured on, `key=value` (`gender=F`);
+    /// repeatable. Each metric is recorded as `name{gender=F}` (docs/fairness.md).
+    #[arg(long = "slice", value_name = "KEY=VALUE")]
+    slices: Vec<String>,
     /// The step the metrics belong to.
     #[arg(long)]
     step: Option<i64>,
@@ -150,9 +154,20 @@ pub fn run(g: &Globals, args: Args) -> anyhow::Result<ExitCode> {
 }
 
 fn log(args: LogArgs) -> anyhow::Result<ExitCode> {
+    let slice = crate::run::slices::parse_flags("--slice", &args.slices)?;
     let mut metrics = Vec::new();
     for s in &args.metrics {
-        metrics.push(params::parse_metric("--metric", s)?);
+        let (name, value) = params::parse_metric("--metric", s)?;
+        crate::run::slices::check_base(&name)
+            .map_err(|why| crate::Error::invalid(format!("`--metric {s}`: {why}")))?;
+        metrics.push((crate::run::slices::format(&name, &slice), value));
+    }
+    if !slice.is_empty() && metrics.is_empty() {
+        return Err(crate::Error::invalid_with_hint(
+            "`--slice` needs a metric to apply to",
+            "pass `--metric k=v` with it",
+        )
+        .into());
     }
     let mut p = Vec::new();
     for s in &args.params {

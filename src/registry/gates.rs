@@ -216,6 +216,13 @@ pub fn evaluate(input: &GateInput) -> Result<Vec<GateResult>> {
         });
     }
 
+    out.extend(crate::registry::slices::evaluate(
+        &input.state.name,
+        input.stage,
+        &gate.slices,
+        &input.candidate.version.metrics,
+    )?);
+
     if gate.wants_approvals() {
         // The approvals were judged one by one before (signature, role,
         // independence: `registry::approvals`); here they are counted.

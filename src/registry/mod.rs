@@ -13,6 +13,7 @@ pub mod promote;
 pub mod records;
 pub mod register;
 pub mod requests;
+pub mod slices;
 pub mod spec;
 pub mod state;
 pub mod supersede;

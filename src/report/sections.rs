@@ -341,15 +341,57 @@ pub fn build(
             }
             "performance" => {
                 if let Some(v) = &r.version {
+                    let mut sliced = 0;
                     for (k, m) in &v.version.metrics {
-                        facts.push(format!("{k} = {m}"));
+                        if k.contains('{') {
+                            sliced += 1;
+                        } else {
+                            facts.push(format!("{k} = {m}"));
+                        }
+                    }
+                    if sliced > 0 {
+                        facts.push(format!("{sliced} per-slice metric value(s): section 9"));
                     }
                 }
                 if let Some(c) = &r.comparison {
                     facts.push(format!("compared with {} ({})", c.against, c.basis));
                 }
             }
-            "fairness" | "outcomes" if h.is_none() => write(&mut todo),
+            "fairness" => {
+                if let Some(v) = &r.version {
+                    facts.extend(fairness_facts(&v.version.metrics));
+                    for d in &r.decisions {
+                        for g in d.gates.iter().filter(|g| g.gate.starts_with("slices ")) {
+                            facts.push(format!(
+                                "gate {} for {}: {} — expected {}, found {}",
+                                g.gate,
+                                d.to_stage.as_deref().unwrap_or("?"),
+                                if g.pass { "passed" } else { "failed" },
+                                // Words, not `<`/`>`: the facts pass through
+                                // HTML escaping into the Markdown report.
+                                g.expected
+                                    .replace(">=", "at least")
+                                    .replace("<=", "at most")
+                                    .replace('>', "above")
+                                    .replace('<', "below")
+                                    .replace("==", "equal to")
+                                    .replace("!=", "not"),
+                                g.actual
+                            ));
+                        }
+                    }
+                }
+                if facts.is_empty() {
+                    todo.push(
+                        "log metrics per slice (`\"slice\"` in the metrics lines, docs/fairness.md), or"
+                            .into(),
+                    );
+                }
+                if h.is_none() {
+                    write(&mut todo);
+                }
+            }
+            "outcomes" if h.is_none() => write(&mut todo),
             "explainability" => match &r.explainability {
                 Some(e) => {
                     facts.push(format!(
@@ -580,6 +622,42 @@ pub fn build(
         });
     }
     Ok(out)
+}
+
+/// The "Slices and fairness" table as lines: metric · slice · value, each
+/// metric's slices together, then per metric and slice keys its gap and
+/// ratio (docs/fairness.md).
+fn fairness_facts(metrics: &std::collections::BTreeMap<String, f64>) -> Vec<String> {
+    use crate::run::slices;
+    let num = crate::run::query::short_number;
+    let mut names: Vec<(String, String, f64)> = metrics
+        .iter()
+        .filter_map(|(k, v)| match slices::parse(k) {
+            Ok((base, labels)) if !labels.is_empty() => {
+                Some((base, slices::label_text(&labels), *v))
+            }
+            _ => None,
+        })
+        .collect();
+    names.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
+    let mut out: Vec<String> = names
+        .iter()
+        .map(|(m, s, v)| format!("{m} · {s} · {}", num(*v)))
+        .collect();
+    for g in slices::groups(metrics) {
+        out.push(format!(
+            "{} by {}: gap {} ({} {} − {} {}), ratio {}",
+            g.metric,
+            g.by.as_deref().unwrap_or_default(),
+            num(g.gap),
+            g.max.slice,
+            num(g.max.value),
+            g.min.slice,
+            num(g.min.value),
+            g.ratio.map(num).unwrap_or_else(|| "undefined".into())
+        ));
+    }
+    out
 }
 
 /// `YYYY-MM-DD…` plus `days`, as a date.

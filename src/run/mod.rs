@@ -16,6 +16,7 @@ pub mod params;
 pub mod query;
 pub mod record;
 pub mod redact;
+pub mod slices;
 pub mod sparkline;
 pub mod track;
 

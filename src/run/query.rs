@@ -306,7 +306,37 @@ pub struct Comparison {
     pub runs: Vec<String>,
     pub names: Vec<Option<String>>,
     pub params: Vec<CompareRow>,
+    /// Each metric's slices (`auc{gender=F}`) follow it.
     pub metrics: Vec<CompareRow>,
+    /// Per sliced metric and set of slice keys, its spread in each run
+    /// (`None` where the run has no such slices).
+    pub slices: Vec<CompareSlices>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct CompareSlices {
+    pub metric: String,
+    /// The slice keys, comma-joined (`gender`, `age,gender`).
+    pub by: String,
+    pub spreads: Vec<Option<crate::run::slices::Spread>>,
+}
+
+impl CompareSlices {
+    /// `min 0.25 (gender=F) · max 0.35 (gender=M) · gap 0.1 · ratio 0.7143`.
+    pub fn cell(&self, i: usize) -> String {
+        match &self.spreads[i] {
+            None => "—".into(),
+            Some(s) => format!(
+                "min {} ({}) · max {} ({}) · gap {} · ratio {}",
+                short_number(s.min.value),
+                s.min.slice,
+                short_number(s.max.value),
+                s.max.slice,
+                short_number(s.gap),
+                s.ratio.map(short_number).unwrap_or_else(|| "—".into())
+            ),
+        }
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -358,13 +388,35 @@ pub fn compare(rows: &[Row]) -> Comparison {
         .iter()
         .flat_map(|r| r.metrics.keys().cloned())
         .collect();
+    let mut metrics = build(metric_keys, &|r, k| {
+        r.metrics.get(k).map(|v| Value::from(*v))
+    });
+    metrics.sort_by_cached_key(|r| crate::run::slices::sort_key(&r.key));
+    let groups: BTreeSet<(String, String)> = rows
+        .iter()
+        .flat_map(|r| crate::run::slices::groups(&r.metrics))
+        .map(|s| (s.metric, s.by.unwrap_or_default()))
+        .collect();
+    let slices = groups
+        .into_iter()
+        .map(|(metric, by)| CompareSlices {
+            spreads: rows
+                .iter()
+                .map(|r| {
+                    let found = crate::run::slices::slices_of(&r.metrics, &metric, Some(&by));
+                    crate::run::slices::spread(&metric, Some(&by), found)
+                })
+                .collect(),
+            metric,
+            by,
+        })
+        .collect();
     Comparison {
         runs: rows.iter().map(|r| r.run_id.clone()).collect(),
         names: rows.iter().map(|r| r.name.clone()).collect(),
         params: build(param_keys, &|r, k| r.params.get(k).cloned()),
-        metrics: build(metric_keys, &|r, k| {
-            r.metrics.get(k).map(|v| Value::from(*v))
-        }),
+        metrics,
+        slices,
     }
 }
 
@@ -419,6 +471,17 @@ pub fn compare_markdown(c: &Comparison) -> String {
                 cells.join(" | ")
             ));
         }
+    }
+    for g in &c.slices {
+        let cells: Vec<String> = (0..c.runs.len())
+            .map(|i| crate::markdown::escape(&g.cell(i)))
+            .collect();
+        out.push_str(&format!(
+            "| slices.{} by {} | {} |\n",
+            crate::markdown::escape(&g.metric),
+            crate::markdown::escape(&g.by),
+            cells.join(" | ")
+        ));
     }
     out
 }

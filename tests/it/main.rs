@@ -8,6 +8,7 @@ mod contracts;
 mod data;
 mod demo;
 mod drift;
+mod fairness;
 mod foundation;
 mod governance;
 mod history;
