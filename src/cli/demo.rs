@@ -467,6 +467,56 @@ pub fn run(_g: &Globals, args: Args) -> anyhow::Result<ExitCode> {
         ],
         1,
     )?;
+    t.section(
+        "Shadow: champion and challenger on the same traffic",
+        "Before 0.2.0 replaces 0.1.0 both score the same applications; the comparison (with a bootstrap confidence interval) is recorded, and the production gate reads it.",
+    );
+    std::fs::create_dir_all(dir.join("data/shadow"))?;
+    let applications = crate::demo::data::credit_csv(2000, 10, false);
+    std::fs::write(dir.join("data/shadow/applications.csv"), &applications)?;
+    for (who, name) in [("champion", &names[1]), ("challenger", &names[0])] {
+        let scores = crate::demo::train::score(
+            &dir.join(format!("models/{name}.json")),
+            &dir.join("data/shadow/applications.csv"),
+        )?;
+        std::fs::write(
+            dir.join(format!("data/shadow/{who}.csv")),
+            crate::demo::data::predictions_csv("app", &scores),
+        )?;
+    }
+    std::fs::write(
+        dir.join("data/shadow/labels.csv"),
+        crate::demo::data::labels_csv(
+            "app",
+            crate::demo::data::defaults_of(&applications).into_iter(),
+        ),
+    )?;
+    crate::outln!(
+        "
+(the serving system logged both models' scores on 2,000 applications, by application id)"
+    );
+    t.mlops(
+        &[
+            "shadow",
+            "credit-risk@0.2.0",
+            "--against",
+            "@production",
+            "--predictions",
+            "data/shadow/champion.csv",
+            "data/shadow/challenger.csv",
+            "--labels",
+            "data/shadow/labels.csv",
+            "--key",
+            "id",
+            "--prediction",
+            "score",
+            "--label",
+            "default",
+            "--metric",
+            "auc",
+        ],
+        0,
+    )?;
     let mut approve = vec![
         "approve",
         "credit-risk@0.2.0",
@@ -491,20 +541,6 @@ pub fn run(_g: &Globals, args: Args) -> anyhow::Result<ExitCode> {
         0,
     )?;
     t.mlops(&["model", "list"], 0)?;
-    crate::outln!("\nProduction misbehaves; one command puts the previous version back:");
-    t.mlops(
-        &[
-            "rollback",
-            "credit-risk",
-            "--stage",
-            "production",
-            "--reason",
-            "complaints from the collections team",
-        ],
-        0,
-    )?;
-    t.mlops(&["resolve", "credit-risk@production"], 0)?;
-    t.mlops(&["model", "history", "credit-risk"], 0)?;
 
     t.section(
         "Drift",
@@ -533,6 +569,43 @@ pub fn run(_g: &Globals, args: Args) -> anyhow::Result<ExitCode> {
     )?;
     t.mlops(&["drift", "credit-inputs"], 1)?;
     t.mlops(&["drift", "history", "credit-inputs"], 0)?;
+
+    t.section(
+        "Late labels and automatic rollback",
+        "Production's scores are kept per batch; when the outcomes arrive a month later the quality monitor joins them by application id. Quality worse than its threshold exits 1, alerts, and rolls production back to the previous version, once.",
+    );
+    std::fs::create_dir_all(dir.join("data/applications"))?;
+    std::fs::create_dir_all(dir.join("data/served"))?;
+    std::fs::create_dir_all(dir.join("data/labels"))?;
+    std::fs::write(
+        dir.join("data/applications/2026-02.csv"),
+        crate::demo::data::credit_csv(3000, 12, false),
+    )?;
+    let served = crate::demo::train::score(
+        &dir.join(format!("models/{}.json", names[0])),
+        &dir.join("data/applications/2026-02.csv"),
+    )?;
+    std::fs::write(
+        dir.join("data/served/2026-02.csv"),
+        crate::demo::data::predictions_csv("feb", &served),
+    )?;
+    crate::outln!(
+        "
+(production, 0.2.0, scored February's 3,000 applications: data/served/2026-02.csv)"
+    );
+    t.mlops(&["drift", "credit-quality"], 0)?;
+    crate::outln!("
+A month later the outcomes arrive — and the economy has turned: defaults no longer follow what the model learned:");
+    std::fs::write(
+        dir.join("data/labels/2026-03.csv"),
+        crate::demo::data::labels_csv(
+            "feb",
+            crate::demo::data::shifted_defaults(3000, 13).into_iter(),
+        ),
+    )?;
+    t.mlops(&["drift", "credit-quality"], 1)?;
+    t.mlops(&["resolve", "credit-risk@production"], 0)?;
+    t.mlops(&["model", "history", "credit-risk"], 0)?;
 
     t.section(
         "Audit trail",
@@ -627,6 +700,11 @@ metrics = ["auc >= 0.70", "accuracy >= 0.70"]
 metrics = ["auc >= current - 0.01"]
 roles = { risk = 1 }
 card = ["purpose", "intended_use", "limitations"]
+# Not worse than the version in production by more than 0.01 AUC, on at
+# least 500 labelled applications both scored (`mlops shadow`).
+shadow = { metric = "auc", max_worse = 0.01, min_rows = 500 }
+# The four-fifths rule on approval rates across regions.
+slices = ["ratio(approval_rate by region) >= 0.8"]
 
 # Who may approve: people by their git e-mail address; an approval must be
 # independent of the promoter, the run's developer and the code's authors.
@@ -658,6 +736,23 @@ drift_share = 0.3
 [monitors.credit-inputs.column.income]
 test = "psi"
 threshold = 0.2
+
+# Model quality once the outcomes are known: production's scores, kept per
+# batch, joined to the labels that arrive later by application id.
+[monitors.credit-quality]
+model = "credit-risk"
+predictions = "data/served/*.csv"
+labels = "data/labels/*.csv"
+key = "id"
+prediction = "score"
+label = "default"
+metric = "auc"
+max_degradation = 0.05
+on_breach = "rollback"
+
+[alerts]
+# Any command (a chat webhook, a pager); it gets the verdict and what was done.
+command = "echo \"ALERT $MLOPS_ALERT_MONITOR: $MLOPS_ALERT_SUMMARY $MLOPS_ALERT_ACTION\""
 "#;
 
 #[derive(clap::Args, Debug)]

@@ -52,3 +52,39 @@ pub fn credit_csv(rows: usize, seed: u64, drifted: bool) -> String {
     }
     out
 }
+
+/// `id,score` rows for the scores of a batch of applications, keyed by an
+/// application id the way a serving system logs its predictions.
+pub fn predictions_csv(prefix: &str, scores: &[f64]) -> String {
+    let mut out = String::from("id,score\n");
+    for (i, s) in scores.iter().enumerate() {
+        out.push_str(&format!("{prefix}-{i:05},{s:.5}\n"));
+    }
+    out
+}
+
+/// `id,default` rows: the outcome of each application as it becomes known
+/// months later. `labels` are the outcomes in row order.
+pub fn labels_csv(prefix: &str, labels: impl Iterator<Item = u8>) -> String {
+    let mut out = String::from("id,default\n");
+    for (i, l) in labels.enumerate() {
+        out.push_str(&format!("{prefix}-{i:05},{l}\n"));
+    }
+    out
+}
+
+/// The `default` column of a demo CSV.
+pub fn defaults_of(csv: &str) -> Vec<u8> {
+    csv.lines()
+        .skip(1)
+        .filter_map(|l| l.rsplit(',').next()?.parse().ok())
+        .collect()
+}
+
+/// Defaults after the economy turned: they no longer follow what the model
+/// learned (a concept shift no input drift test sees), so the model's AUC
+/// on them falls to chance.
+pub fn shifted_defaults(rows: usize, seed: u64) -> Vec<u8> {
+    let mut rng = StdRng::seed_from_u64(seed);
+    (0..rows).map(|_| u8::from(rng.random_bool(0.25))).collect()
+}

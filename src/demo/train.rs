@@ -195,6 +195,20 @@ pub fn train(data: &Path, cfg: &TrainConfig, metrics: Option<&Path>) -> Result<M
             writeln!(f, "{line}").map_err(|e| Error::io("cannot write the metrics file", e))?;
         }
     }
+    if let Some(f) = sink.as_mut() {
+        // Approval rate (predicted non-default) per region on the validation
+        // rows: the slice metrics a fairness gate reads (docs/fairness.md).
+        for (k, region) in REGIONS.iter().enumerate() {
+            let rows: Vec<&Vec<f64>> = xv.iter().filter(|r| r[4 + k] > 0.5).collect();
+            if rows.is_empty() {
+                continue;
+            }
+            let approved = rows.iter().filter(|r| predict(&w, b, r) < 0.5).count();
+            let rate = approved as f64 / rows.len() as f64;
+            let line = serde_json::json!({"approval_rate": rate, "slice": {"region": region}});
+            writeln!(f, "{line}").map_err(|e| Error::io("cannot write the metrics file", e))?;
+        }
+    }
     let importance = feature_names()
         .into_iter()
         .zip(mean_abs_shap(&w, xv))
@@ -221,4 +235,22 @@ fn mean_abs_shap(w: &[f64], x: &[Vec<f64>]) -> Vec<f64> {
             x.iter().map(|r| (w[j] * (r[j] - mean)).abs()).sum::<f64>() / n
         })
         .collect()
+}
+
+/// A trained model's scores (probability of default) for every row of a
+/// demo CSV: what the demo's "serving system" writes as predictions.
+pub fn score(model: &Path, data: &Path) -> Result<Vec<f64>> {
+    #[derive(serde::Deserialize)]
+    struct Saved {
+        weights: Vec<f64>,
+        bias: f64,
+    }
+    let bytes = std::fs::read(model)
+        .map_err(|e| Error::io(format!("cannot read `{}`", model.display()), e))?;
+    let saved: Saved = serde_json::from_slice(&bytes)
+        .map_err(|e| Error::invalid(format!("`{}`: {e}", model.display())))?;
+    let (x, _) = load(data)?;
+    Ok(x.iter()
+        .map(|xi| predict(&saved.weights, saved.bias, xi))
+        .collect())
 }

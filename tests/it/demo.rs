@@ -14,8 +14,10 @@ fn the_demo_walks_through_every_capability_and_cleans_up() {
         "$ mlops track --name logreg-lr4.0",
         "$ mlops runs compare",
         "$ mlops promote credit-risk@0.2.0 --to production --check --format md",
-        "$ mlops rollback credit-risk --stage production",
+        "$ mlops data check credit",
+        "$ mlops shadow credit-risk@0.2.0 --against @production",
         "$ mlops drift credit-inputs",
+        "$ mlops drift credit-quality",
         "$ mlops drift history credit-inputs",
         "$ mlops verify",
         "$ mlops report credit-risk@production --out report",
@@ -27,6 +29,34 @@ fn the_demo_walks_through_every_capability_and_cleans_up() {
         );
     }
     assert!(out.stdout.contains("Dataset drift"), "{}", out.stdout);
+    // The shadow comparison passes its gate; the late labels degrade the
+    // model, which rolls production back to 0.1.0 with an alert.
+    assert!(
+        out.stdout.contains("gate shadow auc: PASS"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains("slices ratio(approval_rate by region)"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains("Model quality DEGRADED"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout
+            .contains("rolled back production: 0.2.0 -> 0.1.0"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains("ALERT credit-quality"),
+        "{}",
+        out.stdout
+    );
     assert!(out.stdout.contains("drift report: "), "{}", out.stdout);
     assert!(target.join("drift-2026-02.html").is_file());
     assert!(out.stdout.contains("audit report: "), "{}", out.stdout);
@@ -41,6 +71,11 @@ fn the_demo_walks_through_every_capability_and_cleans_up() {
         .stdout;
     assert!(refs.contains("refs/mlops/models/credit-risk"), "{refs}");
     dir.mlops_in(&target, &["verify"]).ok();
+    let production = dir
+        .mlops_in(&target, &["resolve", "credit-risk@production", "--json"])
+        .ok()
+        .json();
+    assert_eq!(production["version"], "0.1.0");
 
     let again = dir
         .mlops(&["demo", "--dir", target.to_str().unwrap()])
