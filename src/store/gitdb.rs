@@ -150,6 +150,20 @@ impl TreeEntry {
     }
 }
 
+/// Whether an I/O "not found" is anywhere in an error's causes.
+fn io_not_found(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(c) = cause {
+        if c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::NotFound)
+        {
+            return true;
+        }
+        cause = c.source();
+    }
+    false
+}
+
 impl GitDb {
     /// git's own lock protocol, through gix: lock `<ref>.lock`, check the
     /// expected value, write the new one and its reflog line, rename.
@@ -186,6 +200,11 @@ impl GitDb {
         let prepared = match self.repo.refs.transaction().prepare([edit], fail, fail) {
             Ok(p) => p,
             Err(e) if e.is_conflict() || e.can_retry() => return Ok(Swap::Lost),
+            // `git pack-refs --prune` removes a ref folder it emptied, between
+            // gix creating it and creating `<ref>.lock` inside it: git itself
+            // retries that (raceproof_create_file); so do we, under the
+            // append's deadline (docs/reliability.md).
+            Err(e) if e.is_not_found() || io_not_found(&e) => return Ok(Swap::Lost),
             Err(e) => return Err(Error::git(e)),
         };
         if context::test_hook("die-holding-ref-lock").is_some() {
