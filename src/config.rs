@@ -340,7 +340,7 @@ impl Config {
             }
             for (stage, g) in &m.gates {
                 if let Some(shadow) = &g.shadow {
-                    crate::shadow::gate::check(shadow, name, stage)?;
+                    crate::registry::shadow_gate::check(shadow, name, stage)?;
                 }
                 for rule in &g.slices {
                     crate::registry::slices::parse_configured(name, stage, rule)?;

@@ -23,6 +23,7 @@ pub mod note;
 pub mod outside;
 pub mod privacy;
 pub mod record;
+pub mod redact;
 pub mod registry;
 pub mod report;
 pub mod run;

@@ -10,7 +10,7 @@ use crate::store::{Entity, Store};
 pub const KIND: &str = "note";
 
 pub fn add(store: &Store, entity: &Entity, text: &str) -> Result<Record> {
-    let scrubbed = crate::run::redact::free_text(text);
+    let scrubbed = crate::redact::free_text(text);
     let text = scrubbed.trim();
     if text.is_empty() {
         return Err(Error::invalid_with_hint(

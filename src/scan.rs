@@ -60,7 +60,7 @@ fn walk(
     v: &Value,
     path: &str,
     out: &mut Vec<(String, String, String)>,
-    redactor: &crate::run::redact::Redactor,
+    redactor: &crate::redact::Redactor,
 ) {
     match v {
         Value::String(s) => {
@@ -93,7 +93,7 @@ fn walk(
                 } else {
                     format!("{path}.{k}")
                 };
-                if crate::run::redact::is_secret_name(k) {
+                if crate::redact::is_secret_name(k) {
                     if let Value::String(s) = x {
                         if s != "<redacted>" && !s.is_empty() {
                             out.push((p.clone(), "secret (by its name)".into(), mask(s)));
@@ -111,7 +111,7 @@ fn walk(
 /// Scans every chain: each entity, folded runs, checkpoints.
 pub fn scan(store: &Store) -> Result<Scan> {
     let db = store.db();
-    let redactor = crate::run::redact::Redactor::new(&[]);
+    let redactor = crate::redact::Redactor::new(&[]);
     let mut out = Scan {
         records: 0,
         attachments: 0,

@@ -383,7 +383,7 @@ pub fn run(g: &Globals, args: Args) -> anyhow::Result<ExitCode> {
     }
 }
 
-fn summarize_profile_diff(d: &crate::dataset::profile::ProfileDiff) -> String {
+fn summarize_profile_diff(d: &crate::drift::profile::ProfileDiff) -> String {
     let mut parts = vec![format!("rows {} → {}", d.rows.0, d.rows.1)];
     if !d.added.is_empty() {
         parts.push(format!("new columns: {}", d.added.join(", ")));

@@ -7,9 +7,9 @@ use std::process::ExitCode;
 use crate::cli::{print_json, Globals};
 use crate::config::Config;
 use crate::markdown::escape;
+use crate::registry::shadow_record::{MetricComparison, ShadowComparison};
 use crate::registry::spec;
 use crate::run::query::short_number as num;
-use crate::shadow::record::{MetricComparison, ShadowComparison};
 use crate::shadow::{ShadowOptions, ShadowOutcome};
 use crate::term;
 

@@ -6,11 +6,9 @@
 
 pub mod contract;
 pub mod hash;
-pub mod inputs;
 pub mod lock;
 pub mod manifest;
 pub mod ops;
-pub mod profile;
 pub mod scan;
 pub mod statcache;
 pub mod version;

@@ -10,10 +10,10 @@ use serde::Serialize;
 use crate::dataset::hash::{self, HashReport};
 use crate::dataset::lock::{self, Lock, Pin};
 use crate::dataset::manifest::{self, FileEntry, ManifestDiff};
-use crate::dataset::profile::{self, Profile, ProfileDiff};
 use crate::dataset::scan::{self, ScanError};
 use crate::dataset::statcache::StatCache;
 use crate::dataset::version::{self, DatasetVersion, ProfileSummary, Version};
+use crate::drift::profile::{self, Profile, ProfileDiff};
 use crate::error::{Error, Result};
 use crate::record::Draft;
 use crate::store::{Entity, EntityKind, Store};
@@ -326,7 +326,7 @@ pub fn add(
             })
             .collect(),
         profiles_blob,
-        source: source.as_deref().map(crate::run::redact::free_text),
+        source: source.as_deref().map(crate::redact::free_text),
         skipped,
         contract,
     };

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::dataset::manifest::FileEntry;
-use crate::dataset::profile::Profile;
+use crate::drift::profile::Profile;
 use crate::error::{Error, Result};
 use crate::record::Record;
 use crate::store::{History, Store};

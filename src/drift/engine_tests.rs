@@ -10,7 +10,7 @@ use super::report::{
     compare, ColumnOverride, DriftError, DriftOptions, Finding, Reference, Report,
 };
 use super::stats::{run_test, FeatureType, Sample, StatTest};
-use crate::dataset::profile::profile_file;
+use crate::drift::profile::profile_file;
 
 fn normal(n: usize, seed: u64, shift: f64, scale: f64) -> Vec<f64> {
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);

@@ -7,6 +7,7 @@
 pub mod columns;
 pub mod load;
 pub mod performance;
+pub mod profile;
 pub mod profile_ref;
 pub mod render;
 pub mod report;

@@ -23,7 +23,7 @@ use serde::Serialize;
 
 use super::load::{Column, Values};
 use super::stats::{FeatureType, StatTest};
-use crate::dataset::profile::{interpolate, ColumnProfile};
+use crate::drift::profile::{interpolate, ColumnProfile};
 
 /// The label of the pooled rare categories.
 pub const OTHER: &str = "(other values)";

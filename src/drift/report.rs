@@ -21,7 +21,7 @@ use super::stats::{
     binned_proportions, default_test, psi_band, run_test, BinLabel, FeatureType, PsiBand, Sample,
     StatTest,
 };
-use crate::dataset::profile::Profile;
+use crate::drift::profile::Profile;
 
 /// Per-column settings from `mlops.toml`.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, serde::Deserialize)]
@@ -546,7 +546,7 @@ fn validate(opts: &DriftOptions) -> Result<(), DriftError> {
 /// Reference data for one column.
 pub(crate) enum RefColumn<'a> {
     Data(Column),
-    Profile(&'a crate::dataset::profile::ColumnProfile),
+    Profile(&'a crate::drift::profile::ColumnProfile),
     Absent,
 }
 

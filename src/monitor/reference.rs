@@ -8,8 +8,8 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::dataset::profile::Profile;
 use crate::dataset::{ops, version};
+use crate::drift::profile::Profile;
 use crate::drift::Format;
 use crate::error::{Error, Result};
 use crate::store::{EntityKind, Store};

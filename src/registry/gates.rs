@@ -98,7 +98,7 @@ pub struct GateInput<'a> {
     /// its contract (empty: all do).
     pub data_quality: Option<Vec<String>>,
     /// For a `shadow` gate: the newest comparison against the champion.
-    pub shadow: Option<crate::shadow::gate::Evidence>,
+    pub shadow: Option<crate::registry::shadow_gate::Evidence>,
     pub now: DateTime<Utc>,
 }
 
@@ -306,7 +306,7 @@ pub fn evaluate(input: &GateInput) -> Result<Vec<GateResult>> {
     }
 
     if let Some(shadow) = &gate.shadow {
-        out.push(crate::shadow::gate::judge(
+        out.push(crate::registry::shadow_gate::judge(
             shadow,
             &input.state.name,
             input.stage,

@@ -13,6 +13,8 @@ pub mod promote;
 pub mod records;
 pub mod register;
 pub mod requests;
+pub mod shadow_gate;
+pub mod shadow_record;
 pub mod slices;
 pub mod spec;
 pub mod state;

@@ -210,7 +210,7 @@ fn evaluate_on(
             None
         },
         shadow: match &gate.shadow {
-            Some(_) => Some(crate::shadow::gate::evidence(
+            Some(_) => Some(crate::registry::shadow_gate::evidence(
                 records,
                 state,
                 &candidate,
@@ -295,7 +295,7 @@ pub fn promote(store: &Store, checked: &Checked, opts: &PromoteOptions) -> Resul
             },
             gates: eval.gates.clone(),
             approvals: eval.approvals.clone(),
-            reason: opts.reason.as_deref().map(crate::run::redact::free_text),
+            reason: opts.reason.as_deref().map(crate::redact::free_text),
             is_override: !eval.pass,
             code_commit: code_commit.clone(),
             ci: ci.clone(),
@@ -415,7 +415,7 @@ pub fn rollback(
             decision: "rolled-back".into(),
             gates: Vec::new(),
             approvals: Vec::new(),
-            reason: Some(crate::run::redact::free_text(&opts.reason)),
+            reason: Some(crate::redact::free_text(&opts.reason)),
             is_override: false,
             code_commit: gitcli::try_output(
                 &store.root(),
@@ -488,7 +488,7 @@ pub fn deprecate(
             decision: "deprecated".into(),
             gates: Vec::new(),
             approvals: Vec::new(),
-            reason: reason.as_deref().map(crate::run::redact::free_text),
+            reason: reason.as_deref().map(crate::redact::free_text),
             is_override: false,
             code_commit: None,
             ci: ci::detect(),

@@ -134,10 +134,7 @@ pub fn register(
                 .as_ref()
                 .and_then(|(_, r)| r.code.as_ref().and_then(|c| c.commit.clone())),
             inventory: inventory.clone(),
-            description: opts
-                .description
-                .as_deref()
-                .map(crate::run::redact::free_text),
+            description: opts.description.as_deref().map(crate::redact::free_text),
         };
         Draft::new(
             VERSION,

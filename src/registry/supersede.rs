@@ -66,7 +66,7 @@ pub fn supersede(
             version: version.to_string(),
             kept: kept.record.clone(),
             superseded: superseded.clone(),
-            reason: crate::run::redact::free_text(reason),
+            reason: crate::redact::free_text(reason),
         };
         let summary = format!(
             "supersede {model}@{version}: keep {}, retire {}",

@@ -12,8 +12,8 @@ use std::collections::BTreeMap;
 use std::process::Command;
 
 use crate::context;
+use crate::redact::{self, Redactor};
 use crate::run::record::Environment;
-use crate::run::redact::{self, Redactor};
 
 /// Captured without being asked for: each says how the run computed.
 pub const ALLOWED: [&str; 27] = [
@@ -137,7 +137,7 @@ mod tests {
     #[test]
     fn the_allowlist_holds_no_secret_name() {
         for n in super::ALLOWED {
-            assert!(!crate::run::redact::is_secret_env_name(n), "{n}");
+            assert!(!crate::redact::is_secret_env_name(n), "{n}");
         }
     }
 }

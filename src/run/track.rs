@@ -17,9 +17,9 @@ use crate::config::Config;
 use crate::context;
 use crate::error::{Error, Result};
 use crate::record::{Draft, Record};
+use crate::redact::Redactor;
 use crate::run::metrics::Collected;
 use crate::run::record::{Artifact, Input, RunRecord, Status, AMENDMENT, KIND, SCHEMA};
-use crate::run::redact::Redactor;
 use crate::run::{active, child, code, dvclive, environment, params};
 use crate::store::{Entity, EntityKind, Store};
 
@@ -103,14 +103,14 @@ pub fn track(store: &Store, config: &Config, opts: TrackOptions) -> Result<Track
     // Paths that lead out of the repository are refused before any input
     // records a dataset version (docs/privacy.md, "Paths").
     for (_, spec) in &opts.data {
-        crate::dataset::inputs::check(store, &opts.cwd, spec, opts.allow_outside)?;
+        crate::run::inputs::check(store, &opts.cwd, spec, opts.allow_outside)?;
     }
     for p in &opts.artifacts {
         crate::run::artifacts::check(&opts.cwd, &root, p, opts.allow_outside)?;
     }
     let mut inputs: Vec<Input> = Vec::new();
     for (role, spec) in &opts.data {
-        inputs.push(crate::dataset::inputs::resolve(
+        inputs.push(crate::run::inputs::resolve(
             store,
             &opts.cwd,
             role,

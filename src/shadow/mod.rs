@@ -9,9 +9,7 @@
 
 pub mod bootstrap;
 pub mod fast;
-pub mod gate;
 pub mod join;
-pub mod record;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -28,13 +26,13 @@ use crate::registry::spec::Selector;
 use crate::registry::state::VersionInfo;
 use crate::store::{Entity, EntityKind, Store};
 
-use join::Keyed;
-use record::{
-    Agreement, Bootstrap, Counts, FileRef, Files, Interval, MetricComparison, ShadowComparison,
-    Shift, Side, SliceResult, Slices,
+use crate::registry::shadow_record::{
+    self as record, Agreement, Bootstrap, Counts, FileRef, Files, Interval, MetricComparison,
+    ShadowComparison, Shift, Side, SliceResult, Slices,
 };
+use join::Keyed;
 
-pub use record::KIND;
+pub use crate::registry::shadow_record::KIND;
 
 /// What `mlops shadow` was asked.
 #[derive(Debug, Clone)]
@@ -307,7 +305,7 @@ pub fn run(store: &Store, config: &Config, opts: &ShadowOptions) -> Result<Shado
         .as_ref()
         .and_then(|s| model_cfg?.gates.get(s)?.shadow.as_ref());
     if let (Some(g), Some(s)) = (gate_cfg, &stage) {
-        gate::check(g, &opts.model, s)?;
+        crate::registry::shadow_gate::check(g, &opts.model, s)?;
     }
     for m in &opts.metrics {
         if !METRICS.contains(&m.as_str()) {
@@ -521,11 +519,11 @@ pub fn run(store: &Store, config: &Config, opts: &ShadowOptions) -> Result<Shado
         slices,
     };
     let gate = match (gate_cfg, &stage) {
-        (Some(g), Some(s)) => Some(gate::judge(
+        (Some(g), Some(s)) => Some(crate::registry::shadow_gate::judge(
             g,
             &opts.model,
             s,
-            Some(&gate::Evidence {
+            Some(&crate::registry::shadow_gate::Evidence {
                 champion: Some((champion.version.version.clone(), champion.record.clone())),
                 comparison: Some((String::new(), comparison.clone())),
             }),

@@ -8,7 +8,7 @@ use crate::record::Record;
 use crate::registry::records::GateResult;
 use crate::registry::state::{ModelState, VersionInfo};
 
-use super::record::{self, ShadowComparison};
+use super::shadow_record::{self as record, ShadowComparison};
 
 /// What the gate judges: the champion now in the stage, and the newest
 /// comparison of the candidate against it.
@@ -172,7 +172,7 @@ pub fn judge(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::shadow::record::{
+    use crate::registry::shadow_record::{
         Counts, FileRef, Files, Interval, MetricComparison, ShadowComparison, Side,
     };
 
