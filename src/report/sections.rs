@@ -492,11 +492,29 @@ pub fn build(
                     .iter()
                     .filter(|(_, m)| m.model.as_deref() == Some(r.model.name.as_str()))
                 {
+                    if crate::monitor::labels::wanted(m) {
+                        facts.push(format!(
+                            "monitor `{name}`: late labels — prediction batches `{}` joined to labels `{}` by `{}`; {} no worse than recorded by more than {} over batches of the last {} days{}",
+                            m.predictions.as_deref().unwrap_or(""),
+                            m.labels.as_deref().unwrap_or(""),
+                            m.key.as_deref().unwrap_or(""),
+                            m.metric.as_deref().unwrap_or("accuracy"),
+                            m.max_degradation.map(|d| d.to_string()).unwrap_or_else(|| "(no threshold)".into()),
+                            m.window_days.unwrap_or(crate::monitor::labels::DEFAULT_WINDOW_DAYS),
+                            on_breach(m)
+                        ));
+                        continue;
+                    }
                     facts.push(format!(
-                        "monitor `{name}`: reference {}, current {}, dataset drift when more than {} of columns drift",
+                        "monitor `{name}`: reference {}, current {}, dataset drift when more than {} of columns drift{}{}",
                         m.reference.as_deref().unwrap_or("the model's training data"),
                         m.current.join(", "),
-                        m.drift_share.map(|s| s.to_string()).unwrap_or_else(|| "0.5".into())
+                        m.drift_share.map(|s| s.to_string()).unwrap_or_else(|| "0.5".into()),
+                        match (&m.metric, m.max_degradation) {
+                            (Some(metric), Some(d)) => format!("; {metric} no worse than recorded by more than {d}"),
+                            _ => String::new(),
+                        },
+                        on_breach(m)
                     ));
                 }
                 if facts.is_empty() && h.is_none() {
@@ -509,8 +527,8 @@ pub fn build(
             "monitoring" => {
                 for m in &r.monitoring {
                     facts.push(format!(
-                        "monitor `{}`: {} report(s), {} with drift",
-                        m.monitor, m.reports, m.drifted_reports
+                        "monitor `{}`: {} report(s), {} with drift, {} with the model degraded",
+                        m.monitor, m.reports, m.drifted_reports, m.degraded_reports
                     ));
                 }
                 if facts.is_empty() {
@@ -702,5 +720,16 @@ mod tests {
     fn dates_add_across_years() {
         assert_eq!(super::add_days("2026-03-01T09:00:00Z", 365), "2027-03-01");
         assert_eq!(super::add_days("2024-02-28", 2), "2024-03-01");
+    }
+}
+
+/// What a monitor does when it finds the model degraded, for the plan.
+fn on_breach(m: &crate::config::MonitorConfig) -> String {
+    match m.on_breach.as_deref() {
+        Some("rollback") => format!(
+            "; on breach: automatic rollback of `{}`, once",
+            m.guards.as_deref().unwrap_or("production")
+        ),
+        _ => String::new(),
     }
 }

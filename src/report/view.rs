@@ -165,6 +165,9 @@ pub struct MonitorView {
     pub monitor: String,
     pub reports: usize,
     pub drifted_reports: usize,
+    /// Reports that found the model's quality degraded (performance and
+    /// late-label monitors).
+    pub degraded_reports: usize,
     /// Newest first, at most [`MONITOR_ROWS`].
     pub recent: Vec<crate::monitor::history::HistoryRow>,
     /// Columns of the newest report, drifted first.
@@ -489,6 +492,7 @@ fn monitors_of(store: &Store, config: &Config, model: &str) -> Result<Vec<Monito
                         monitor: entity.name.clone(),
                         reports: 0,
                         drifted_reports: 0,
+                        degraded_reports: 0,
                         recent: Vec::new(),
                         latest_columns: Vec::new(),
                         error: Some(e.to_string()),
@@ -507,7 +511,24 @@ fn monitors_of(store: &Store, config: &Config, model: &str) -> Result<Vec<Monito
         if !configured && !recorded() {
             continue;
         }
-        let mut rows = crate::monitor::history::rows(&history)?;
+        // A report that does not read as a drift report is shown as an
+        // error in the section, not a reason to write no report at all.
+        let mut rows = match crate::monitor::history::rows(&history) {
+            Ok(rows) => rows,
+            Err(e) => {
+                out.push(MonitorView {
+                    monitor: entity.name.clone(),
+                    reports: 0,
+                    drifted_reports: 0,
+                    degraded_reports: 0,
+                    recent: Vec::new(),
+                    latest_columns: Vec::new(),
+                    error: Some(e.to_string()),
+                    tip: tip_text(history.tip),
+                });
+                continue;
+            }
+        };
         rows.reverse();
         let mut latest_columns: Vec<ColumnView> = rows
             .first()
@@ -528,6 +549,7 @@ fn monitors_of(store: &Store, config: &Config, model: &str) -> Result<Vec<Monito
             monitor: entity.name.clone(),
             reports: rows.len(),
             drifted_reports: rows.iter().filter(|r| r.dataset_drift).count(),
+            degraded_reports: rows.iter().filter(|r| r.degraded).count(),
             recent: rows.into_iter().take(MONITOR_ROWS).collect(),
             latest_columns,
             error: None,

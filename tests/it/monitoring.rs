@@ -172,6 +172,21 @@ fn labels_a_month_late_degrade_the_monitor_which_rolls_production_back_once() {
         "the rollback names the report"
     );
 
+    // The audit report sees the degradation and the plan behind it.
+    repo.mlops(&["report", "churn@production", "--out", "rep"])
+        .ok();
+    let report = repo.read("rep/report.md");
+    assert!(report.contains("1 with the model degraded"), "{report}");
+    assert!(report.contains("| **DEGRADED** |"), "{report}");
+    assert!(
+        report.contains("late labels — prediction batches"),
+        "{report}"
+    );
+    assert!(
+        report.contains("automatic rollback of \\`production\\`, once"),
+        "{report}"
+    );
+
     // The next run finds 0.1.0 degraded too (0.86 recorded): exactly once.
     let out = at(&repo, "2026-12-01T23:00:00Z", &["drift", "quality"]).code(1);
     assert!(
