@@ -714,15 +714,6 @@ fn from_days(z: i64) -> String {
     format!("{y:04}-{m:02}-{d:02}")
 }
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn dates_add_across_years() {
-        assert_eq!(super::add_days("2026-03-01T09:00:00Z", 365), "2027-03-01");
-        assert_eq!(super::add_days("2024-02-28", 2), "2024-03-01");
-    }
-}
-
 /// What a monitor does when it finds the model degraded, for the plan.
 fn on_breach(m: &crate::config::MonitorConfig) -> String {
     match m.on_breach.as_deref() {
@@ -731,5 +722,14 @@ fn on_breach(m: &crate::config::MonitorConfig) -> String {
             m.guards.as_deref().unwrap_or("production")
         ),
         _ => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn dates_add_across_years() {
+        assert_eq!(super::add_days("2026-03-01T09:00:00Z", 365), "2027-03-01");
+        assert_eq!(super::add_days("2024-02-28", 2), "2024-03-01");
     }
 }
