@@ -77,6 +77,22 @@ fn policy_rows(config: &Config) -> Vec<Vec<String>> {
             if let Some(d) = &g.drift_monitor {
                 gates.push(format!("no drift in `{d}`"));
             }
+            if let Some(sh) = &g.shadow {
+                gates.push(format!(
+                    "shadow: {} not worse than the version in `{stage}` by more than {} over ≥ {} labelled rows{}",
+                    sh.metric,
+                    sh.max_worse,
+                    sh.min_rows,
+                    if sh.bound.as_deref() == Some("interval") {
+                        " (interval bound)"
+                    } else {
+                        ""
+                    }
+                ));
+            }
+            if g.data_quality {
+                gates.push("training data passed its contract".into());
+            }
             if !g.card.is_empty() {
                 gates.push(format!("card: {}", g.card.join(", ")));
             }

@@ -84,7 +84,32 @@ pub fn of(r: &Record) -> Vec<Link> {
                 }
             }
         }
+        "shadow-comparison" => {
+            // Both sides of a comparison are versions of the same model.
+            for (side, field) in [
+                ("challenger", "challenger.record"),
+                ("champion", "champion.record"),
+            ] {
+                if let Some(target) = id(r.field(side).and_then(|s| s.get("record"))) {
+                    out.push(Link {
+                        from: r.id().to_string(),
+                        field,
+                        target_ref: model_ref.clone(),
+                        target,
+                    });
+                }
+            }
+        }
         "drift-report" => {
+            // The model version a monitor judged.
+            if let Some(target) = id(r.field("judged").and_then(|j| j.get("record"))) {
+                out.push(Link {
+                    from: r.id().to_string(),
+                    field: "judged.record",
+                    target_ref: model_ref.clone(),
+                    target,
+                });
+            }
             if let Some(reference) = r.field("reference") {
                 if let Some(target) = id(reference.get("version")) {
                     out.push(Link {
@@ -102,4 +127,40 @@ pub fn of(r: &Record) -> Vec<Link> {
         _ => {}
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn targets(value: Value) -> Vec<(String, Option<String>, String)> {
+        of(&Record::from_value(value).expect("a record"))
+            .into_iter()
+            .map(|l| (l.field.to_string(), l.target_ref, l.target))
+            .collect()
+    }
+
+    #[test]
+    fn comparisons_and_monitor_reports_link_the_versions_they_judged() {
+        let a = format!("sha256:{}", "a".repeat(64));
+        let b = format!("sha256:{}", "b".repeat(64));
+        let shadow = targets(serde_json::json!({
+            "kind": "shadow-comparison", "schema": 1, "model": "churn",
+            "challenger": {"version": "0.2.0", "record": a},
+            "champion": {"version": "0.1.0", "record": b},
+        }));
+        let model = Some("refs/mlops/models/churn".to_string());
+        assert_eq!(
+            shadow,
+            vec![
+                ("challenger.record".into(), model.clone(), a.clone()),
+                ("champion.record".into(), model.clone(), b.clone()),
+            ]
+        );
+        let report = targets(serde_json::json!({
+            "kind": "drift-report", "schema": 2, "model": "churn",
+            "judged": {"version": "0.1.0", "record": b, "metric": 0.9},
+        }));
+        assert_eq!(report, vec![("judged.record".into(), model, b)]);
+    }
 }
