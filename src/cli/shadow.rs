@@ -55,7 +55,15 @@ pub struct Args {
 
 pub fn run(g: &Globals, a: Args) -> anyhow::Result<ExitCode> {
     let store = g.store()?;
-    let config = Config::load(&store.root())?;
+    // The gate is judged as `promote` will judge it: by the committed policy.
+    let (policy, differs) = crate::registry::policy::Policy::committed(&store)?;
+    if differs && !g.quiet {
+        eprintln!(
+            "note: {} differs from HEAD; the shadow gate is the committed one",
+            crate::config::FILE_NAME
+        );
+    }
+    let config: Config = policy.config;
     let challenger = spec::parse(&a.spec, None)?;
     let against = a.against.trim();
     let champion = match against.strip_prefix('@') {
