@@ -107,7 +107,10 @@ pub fn run(g: &Globals, a: Args) -> anyhow::Result<ExitCode> {
     match format {
         "json" => print_json(&outcome)?,
         "md" => crate::out!("{}", markdown(&outcome)),
-        _ if g.quiet => {}
+        _ if g.quiet => crate::outln!(
+            "{}",
+            verdict(&outcome).unwrap_or_else(|| "no shadow gate for this stage".into())
+        ),
         _ => crate::out!("{}", table(&outcome)),
     }
     Ok(if outcome.pass() {
@@ -250,18 +253,7 @@ fn table(o: &ShadowOutcome) -> String {
             "by `{}` ({} slice(s) with fewer than {} rows not shown):\n",
             sl.column, sl.dropped, sl.k
         ));
-        let mut headers = vec!["slice"];
-        headers.extend(HEADERS);
-        let rows = sl
-            .values
-            .iter()
-            .flat_map(|v| {
-                metric_rows(&v.metrics).into_iter().map(|mut r| {
-                    r.insert(0, v.value.clone());
-                    r
-                })
-            })
-            .collect();
+        let (headers, rows) = slice_rows(sl);
         s.push_str(&term::table(&headers, rows));
         s.push('\n');
     }
@@ -271,6 +263,25 @@ fn table(o: &ShadowOutcome) -> String {
     s.push_str(&verdict(o).unwrap_or_else(|| "no shadow gate for this stage".into()));
     s.push('\n');
     s
+}
+
+/// The per-slice metric rows, for the table and the Markdown alike.
+fn slice_rows(
+    sl: &crate::registry::shadow_record::Slices,
+) -> (Vec<&'static str>, Vec<Vec<String>>) {
+    let mut headers = vec!["slice"];
+    headers.extend(HEADERS);
+    let rows = sl
+        .values
+        .iter()
+        .flat_map(|v| {
+            metric_rows(&v.metrics).into_iter().map(|mut r| {
+                r.insert(0, v.value.clone());
+                r
+            })
+        })
+        .collect();
+    (headers, rows)
 }
 
 fn md_table(headers: &[&str], rows: Vec<Vec<String>>) -> String {
@@ -305,18 +316,7 @@ fn markdown(o: &ShadowOutcome) -> String {
             "By `{}` ({} slice(s) with fewer than {} rows not shown):\n\n",
             sl.column, sl.dropped, sl.k
         ));
-        let mut headers = vec!["slice"];
-        headers.extend(HEADERS);
-        let rows = sl
-            .values
-            .iter()
-            .flat_map(|v| {
-                metric_rows(&v.metrics).into_iter().map(|mut r| {
-                    r.insert(0, v.value.clone());
-                    r
-                })
-            })
-            .collect();
+        let (headers, rows) = slice_rows(sl);
         s.push_str(&md_table(&headers, rows));
         s.push('\n');
     }

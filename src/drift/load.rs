@@ -860,6 +860,16 @@ fn fetch<'a>(
     }
 }
 
+/// How a join key is read: integers as text, so 19-digit ids (above 2^53)
+/// stay distinct instead of meeting as the same float; other kinds as
+/// they are (a float key is normalised by the caller).
+pub fn key_dtype(dtype: Dtype) -> Dtype {
+    match dtype {
+        Dtype::Int => Dtype::Str,
+        other => other,
+    }
+}
+
 /// One value of a row-aligned read (see [`Table::read_rows`]).
 #[derive(Clone, Debug, PartialEq)]
 pub enum Cell {

@@ -172,7 +172,7 @@ pub fn evaluate(
 }
 
 /// The positive class and, when it was chosen among strings, its name for the report.
-fn positive_label<'a>(
+pub(crate) fn positive_label<'a>(
     labels: impl Iterator<Item = &'a Cell>,
 ) -> Result<(Cell, Option<String>), String> {
     let mut nums: Vec<f64> = Vec::new();
@@ -202,7 +202,7 @@ fn positive_label<'a>(
     let pos = if texts.contains(&"true") {
         "true"
     } else {
-        texts[texts.len() - 1]
+        texts.last().ok_or("no labels")?
     };
     Ok((Cell::Text(pos.to_string()), Some(pos.to_string())))
 }

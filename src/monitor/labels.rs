@@ -205,9 +205,19 @@ fn read(paths: &[PathBuf], columns: &[&str], root: &Path) -> Result<Vec<Vec<Opti
             ));
         }
     }
+    // The first column is the key (see `key_dtype`).
     let cols: Vec<(String, Dtype)> = columns
         .iter()
-        .map(|c| (c.to_string(), table.dtype(c).cloned().unwrap_or(Dtype::Str)))
+        .enumerate()
+        .map(|(i, c)| {
+            let dtype = table.dtype(c).cloned().unwrap_or(Dtype::Str);
+            let dtype = if i == 0 {
+                crate::drift::load::key_dtype(dtype)
+            } else {
+                dtype
+            };
+            (c.to_string(), dtype)
+        })
         .collect();
     table
         .read_rows(&cols)

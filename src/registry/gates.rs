@@ -67,7 +67,7 @@ pub fn parse_rule(rule: &str) -> Result<MetricRule> {
     })
 }
 
-fn holds(a: f64, op: &str, b: f64) -> bool {
+pub(crate) fn holds(a: f64, op: &str, b: f64) -> bool {
     match op {
         ">=" => a >= b,
         "<=" => a <= b,

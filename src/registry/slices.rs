@@ -115,18 +115,6 @@ pub fn parse_configured(model: &str, stage: &str, rule: &str) -> Result<SliceRul
     })
 }
 
-fn holds(a: f64, op: &str, b: f64) -> bool {
-    match op {
-        ">=" => a >= b,
-        "<=" => a <= b,
-        ">" => a > b,
-        "<" => a < b,
-        "==" => (a - b).abs() <= f64::EPSILON * a.abs().max(b.abs()).max(1.0),
-        "!=" => a != b,
-        _ => false,
-    }
-}
-
 fn num(v: f64) -> String {
     crate::run::query::short_number(v)
 }
@@ -191,7 +179,10 @@ pub fn evaluate(
             let spread =
                 slices::spread(&rule.metric, rule.by.as_deref(), found).expect("two slices");
             match value_of(&rule, &spread) {
-                (Some(v), text) => (holds(v, &rule.op, rule.threshold), text),
+                (Some(v), text) => (
+                    crate::registry::gates::holds(v, &rule.op, rule.threshold),
+                    text,
+                ),
                 (None, text) => (false, text),
             }
         };

@@ -188,6 +188,23 @@ pub struct ColumnView {
     pub drift: bool,
 }
 
+impl MonitorView {
+    /// A monitor whose history cannot be read: the section says so instead
+    /// of leaving the monitor out.
+    fn unreadable(monitor: &str, e: &dyn std::fmt::Display, tip: String) -> MonitorView {
+        MonitorView {
+            monitor: monitor.to_string(),
+            reports: 0,
+            drifted_reports: 0,
+            degraded_reports: 0,
+            recent: Vec::new(),
+            latest_columns: Vec::new(),
+            error: Some(e.to_string()),
+            tip,
+        }
+    }
+}
+
 const MONITOR_ROWS: usize = 12;
 
 #[derive(Serialize)]
@@ -488,16 +505,7 @@ fn monitors_of(store: &Store, config: &Config, model: &str) -> Result<Vec<Monito
             Ok(h) => h,
             Err(e) => {
                 if configured {
-                    out.push(MonitorView {
-                        monitor: entity.name.clone(),
-                        reports: 0,
-                        drifted_reports: 0,
-                        degraded_reports: 0,
-                        recent: Vec::new(),
-                        latest_columns: Vec::new(),
-                        error: Some(e.to_string()),
-                        tip: String::new(),
-                    });
+                    out.push(MonitorView::unreadable(&entity.name, &e, String::new()));
                 }
                 continue;
             }
@@ -516,16 +524,11 @@ fn monitors_of(store: &Store, config: &Config, model: &str) -> Result<Vec<Monito
         let mut rows = match crate::monitor::history::rows(&history) {
             Ok(rows) => rows,
             Err(e) => {
-                out.push(MonitorView {
-                    monitor: entity.name.clone(),
-                    reports: 0,
-                    drifted_reports: 0,
-                    degraded_reports: 0,
-                    recent: Vec::new(),
-                    latest_columns: Vec::new(),
-                    error: Some(e.to_string()),
-                    tip: tip_text(history.tip),
-                });
+                out.push(MonitorView::unreadable(
+                    &entity.name,
+                    &e,
+                    tip_text(history.tip),
+                ));
                 continue;
             }
         };

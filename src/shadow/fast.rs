@@ -27,37 +27,12 @@ pub enum Prepared {
     },
 }
 
+/// The positive class, chosen as `performance::evaluate` chooses it, so the
+/// fast path and the reference agree on every label set.
 fn positive(labels: &[&Cell]) -> Option<Cell> {
-    let mut nums: Vec<f64> = Vec::new();
-    let mut texts: Vec<&str> = Vec::new();
-    for l in labels {
-        match l {
-            Cell::Num(x) if !nums.contains(x) => nums.push(*x),
-            Cell::Text(s) if !texts.contains(&s.as_str()) => texts.push(s),
-            _ => {}
-        }
-        if nums.len() + texts.len() > 2 {
-            return None;
-        }
-    }
-    if !texts.is_empty() && !nums.is_empty() {
-        return None;
-    }
-    if !nums.is_empty() {
-        let pos = if nums.contains(&1.0) {
-            1.0
-        } else {
-            nums.iter().copied().fold(f64::MIN, f64::max)
-        };
-        return Some(Cell::Num(pos));
-    }
-    texts.sort_unstable();
-    let pos = if texts.contains(&"true") {
-        "true"
-    } else {
-        texts.last()?
-    };
-    Some(Cell::Text(pos.to_string()))
+    crate::drift::performance::positive_label(labels.iter().copied())
+        .ok()
+        .map(|(c, _)| c)
 }
 
 /// Decodes rows where both cells are present (as `evaluate` uses them);

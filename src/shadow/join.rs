@@ -87,7 +87,7 @@ pub fn read(
         .cloned()
         .ok_or_else(|| missing(value, value_what))?;
     let mut cols = vec![
-        (key.to_string(), key_dtype),
+        (key.to_string(), crate::drift::load::key_dtype(key_dtype)),
         (value.to_string(), value_dtype),
     ];
     let slice = slice.filter(|s| table.dtype(s).is_some());

@@ -523,3 +523,30 @@ fn a_column_gone_mostly_non_finite_has_drifted() {
     let o = repo.mlops(&["drift", "m", "--json", "--no-record"]).json();
     assert_eq!(o["report"]["dataset_drift"], false, "{o}");
 }
+
+#[test]
+fn nineteen_digit_keys_stay_distinct_in_the_join() {
+    let repo = Repo::new();
+    repo.commit_file(
+        "mlops.toml",
+        "[monitors.q]\npredictions = \"served/*.csv\"\nlabels = \"labels/*.csv\"\nkey = \"id\"\nprediction = \"score\"\nlabel = \"y\"\nmetric = \"auc\"\n",
+    );
+    // Transaction numbers above 2^53: as floats, neighbours would collide.
+    let id = |i: u64| 9_007_199_254_740_993u64 + 2 * i;
+    csv(
+        &repo,
+        "served/a.csv",
+        "id,score",
+        (0..200).map(|i| format!("{},{:.2}", id(i), (i % 100) as f64 / 100.0)),
+    );
+    csv(
+        &repo,
+        "labels/a.csv",
+        "id,y",
+        (0..200).map(|i| format!("{},{}", id(i), u8::from(i % 100 >= 50))),
+    );
+    let o = repo.mlops(&["drift", "q", "--json"]).ok().json();
+    assert_eq!(o["late_labels"]["labelled_rows"], 200, "{o}");
+    assert_eq!(o["late_labels"]["duplicate_label_keys"], 0, "{o}");
+    assert_eq!(o["report"]["performance"]["current"], 1.0, "{o}");
+}
