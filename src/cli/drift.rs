@@ -107,8 +107,11 @@ pub fn run(g: &Globals, a: Args) -> anyhow::Result<ExitCode> {
     let metric_of = |model: &str, stage: &str, metric: Option<&str>| {
         crate::registry::promote::judged_version(&store, model, stage, metric)
     };
-    // Every monitor runs before any is recorded: a monitor that fails half
-    // way through `--all` leaves no earlier one recorded either.
+    // Every monitor runs before any is recorded: a monitor that cannot run
+    // (bad file, bad config) leaves no earlier one of `--all` recorded
+    // either, so the rerun after the fix does not find their batches
+    // "already compared". (An append refused by the store itself can still
+    // come after earlier ones; the next run then reports what is left.)
     let mut runs: Vec<MonitorRun> = Vec::new();
     for m in monitors {
         let req = DriftRequest {
@@ -154,28 +157,53 @@ pub fn run(g: &Globals, a: Args) -> anyhow::Result<ExitCode> {
         }
     }
     let still_breached = nothing_new.iter().any(|n| n.still_breached);
+    // A breach already recorded whose automatic rollback did not happen
+    // (the store refused it, the process died) is acted on again: the
+    // rollback is idempotent, so a rerun finishes what the first began.
+    for n in nothing_new.iter().filter(|n| n.still_degraded) {
+        if let Some(cfg) = config.monitors.get(&n.monitor) {
+            let action = crate::registry::autorollback::on_breach(
+                &store,
+                &config,
+                &n.monitor,
+                cfg,
+                n.reported_in.as_deref(),
+                a.dry_run,
+            )?;
+            if let Some(action) = action
+                .filter(|a| !matches!(a, crate::registry::autorollback::Action::Skipped { .. }))
+            {
+                eprintln!("{}", describe(&action));
+            }
+        }
+    }
     if outcomes.is_empty() {
-        if g.json {
+        let format = if g.json { "json" } else { a.format.as_str() };
+        if format == "json" && a.out.is_none() {
             print_json(&nothing_new)?;
         }
         // A scheduled job that reports with `--out` still gets its page.
         if let Some(path) = &a.out {
-            let text: String = nothing_new
-                .iter()
-                .map(|n| {
-                    format!(
-                        "## Drift: `{}`\n\nNo new batch: `{}` was compared in {}. {}\n",
-                        n.monitor,
-                        crate::markdown::escape(&n.newest),
-                        n.reported_in.as_deref().unwrap_or("an earlier report"),
-                        if n.still_breached {
-                            "Its finding still stands."
-                        } else {
-                            "It found nothing."
-                        }
-                    )
-                })
-                .collect();
+            let text: String = if format == "json" {
+                serde_json::to_string_pretty(&nothing_new)?
+            } else {
+                nothing_new
+                    .iter()
+                    .map(|n| {
+                        format!(
+                            "## Drift: `{}`\n\nNo new batch: `{}` was compared in {}. {}\n",
+                            n.monitor,
+                            crate::markdown::escape(&n.newest),
+                            n.reported_in.as_deref().unwrap_or("an earlier report"),
+                            if n.still_breached {
+                                "Its finding still stands."
+                            } else {
+                                "It found nothing."
+                            }
+                        )
+                    })
+                    .collect()
+            };
             let path = g.dir.join(path);
             crate::templates::write_atomically(&path, text.as_bytes())
                 .map_err(|e| crate::Error::io(format!("cannot write `{}`", path.display()), e))?;
@@ -255,33 +283,15 @@ pub fn run(g: &Globals, a: Args) -> anyhow::Result<ExitCode> {
     }
     for o in &outcomes {
         let action = match config.monitors.get(&o.monitor).filter(|_| o.degraded()) {
-            Some(cfg) => {
-                use crate::registry::autorollback::{on_breach, Action};
-                match on_breach(
-                    &store,
-                    &config,
-                    &o.monitor,
-                    cfg,
-                    o.record_id.as_deref(),
-                    a.dry_run,
-                )? {
-                    Some(Action::RolledBack {
-                        record,
-                        stage,
-                        from,
-                        to,
-                    }) => Some(format!(
-                        "rolled back {stage}: {from} -> {to} ({record}); serving follows `mlops resolve`"
-                    )),
-                    Some(Action::WouldRollBack { stage, from, to }) => {
-                        Some(format!("dry run: would roll back {stage}: {from} -> {to}"))
-                    }
-                    Some(Action::Skipped { stage, why }) => {
-                        Some(format!("no automatic rollback of {stage}: {why}"))
-                    }
-                    None => None,
-                }
-            }
+            Some(cfg) => crate::registry::autorollback::on_breach(
+                &store,
+                &config,
+                &o.monitor,
+                cfg,
+                o.record_id.as_deref(),
+                a.dry_run,
+            )?
+            .map(|a| describe(&a)),
             None => None,
         };
         if let Some(action) = &action {
@@ -305,7 +315,26 @@ pub fn run(g: &Globals, a: Args) -> anyhow::Result<ExitCode> {
     )
 }
 
-/// One line saying what a run found.
+/// What an `on_breach` monitor did about a degraded model, as one line.
+fn describe(action: &crate::registry::autorollback::Action) -> String {
+    use crate::registry::autorollback::Action;
+    match action {
+        Action::RolledBack {
+            record,
+            stage,
+            from,
+            to,
+        } => format!(
+            "rolled back {stage}: {from} -> {to} ({record}); serving follows `mlops resolve`"
+        ),
+        Action::WouldRollBack { stage, from, to } => {
+            format!("dry run: would roll back {stage}: {from} -> {to}")
+        }
+        Action::Skipped { stage, why } => format!("no automatic rollback of {stage}: {why}"),
+    }
+}
+
+/// The verdict line of a run: drift, or the model's quality over late labels.
 fn verdict(o: &DriftOutcome) -> String {
     match (&o.late_labels, &o.report.performance) {
         (Some(late), Some(p)) => {

@@ -629,6 +629,11 @@ impl FieldCheck {
                 self.quoted = !self.quoted;
                 self.len += 1;
             } else if self.quoted {
+                // A line break inside quotes: the record goes on, the
+                // line count (for the message) too.
+                if b == b'\n' {
+                    self.line += 1;
+                }
                 self.len += 1;
             } else if b == self.sep {
                 self.fields += 1;
@@ -857,6 +862,15 @@ fn fetch<'a>(
             collect(true).map_err(|e| read_err(&part.path, e))
         }
         Err(e) => Err(read_err(&part.path, e)),
+    }
+}
+
+/// A join key as text, so `42`, `42.0` and `"42"` in different files meet.
+pub fn key_text(c: &Cell) -> String {
+    match c {
+        Cell::Text(s) => s.clone(),
+        Cell::Num(x) if x.fract() == 0.0 && x.abs() < 1e15 => format!("{}", *x as i64),
+        Cell::Num(x) => x.to_string(),
     }
 }
 

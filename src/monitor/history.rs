@@ -74,7 +74,7 @@ fn row(r: &crate::record::Record, d: &DriftRecord) -> HistoryRow {
             None => Some(d.report.rows.1),
         },
         degraded: d.is_degraded(),
-        tampered: d.late_labels.as_ref().is_some_and(|l| l.tampered()),
+        tampered: d.tampered(),
         metric: d
             .report
             .performance

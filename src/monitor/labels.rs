@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{display_rel, CurrentFile};
 use crate::config::MonitorConfig;
-use crate::drift::load::{Cell, Dtype, Table};
+use crate::drift::load::{key_text, Cell, Dtype, Table};
 use crate::drift::{Performance, Report};
 use crate::error::{Error, Result};
 
@@ -58,6 +58,12 @@ pub struct Batch {
     /// A changed batch: what is on disk now.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub found: Option<String>,
+    /// The version record in the guarded stage when the batch was first
+    /// seen — the version that served it. Only a version's own batches
+    /// judge it: after a rollback, the batches the bad version served do not
+    /// count against the one put back.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub served_by: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
@@ -69,6 +75,8 @@ pub enum BatchStatus {
     Changed,
     /// Seen before, gone now (within the window): reported.
     Missing,
+    /// Served by another version than the one judged now.
+    OtherVersion,
 }
 
 impl LateLabels {
@@ -151,6 +159,17 @@ pub fn validate(monitor: &str, cfg: &MonitorConfig) -> Result<()> {
             "`current` and `predictions` do not mix: a late-label monitor reads its prediction batches; put a drift check in a monitor of its own".into(),
         ));
     }
+    if let Some(m) = &cfg.metric {
+        if !crate::drift::performance::METRICS.contains(&m.as_str()) {
+            return Err(config_error(
+                monitor,
+                format!(
+                    "metric `{m}` is not one of {}",
+                    crate::drift::performance::METRICS.join(", ")
+                ),
+            ));
+        }
+    }
     if cfg.window_days == Some(0) {
         return Err(config_error(
             monitor,
@@ -171,26 +190,7 @@ fn glob_files(root: &Path, pattern: &str) -> Result<Vec<PathBuf>> {
     Ok(hits)
 }
 
-fn hash(root: &Path, p: &Path) -> Result<CurrentFile> {
-    let (sha256, size) = crate::dataset::hash::sha256_file(p)
-        .map_err(|e| Error::io(format!("cannot read `{}`", p.display()), e))?;
-    Ok(CurrentFile {
-        path: display_rel(root, p),
-        sha256,
-        size,
-    })
-}
-
-/// A key as text, so `42`, `42.0` and `"42"` in different files meet.
-fn key_text(c: &Cell) -> String {
-    match c {
-        Cell::Num(x) if x.fract() == 0.0 && x.abs() < 1e15 => format!("{}", *x as i64),
-        Cell::Num(x) => x.to_string(),
-        Cell::Text(s) => s.clone(),
-    }
-}
-
-/// Reads `columns` of one or more files, each of which must have them.
+/// Reads `columns` of one file, which must have them (named if not).
 fn read(paths: &[PathBuf], columns: &[&str], root: &Path) -> Result<Vec<Vec<Option<Cell>>>> {
     let table = Table::open(paths).map_err(|e| Error::invalid(e.to_string()))?;
     for c in columns {
@@ -224,14 +224,24 @@ fn read(paths: &[PathBuf], columns: &[&str], root: &Path) -> Result<Vec<Vec<Opti
         .map_err(|e| Error::invalid(e.to_string()))
 }
 
-/// First-seen content and time of every batch path in the monitor's records.
-fn seen(prior: &[super::record::DriftRecord]) -> BTreeMap<String, (String, String)> {
+/// What the monitor's records say of each batch path when it was first
+/// seen: its content, the time, and the version that served it.
+struct FirstSeen {
+    sha256: String,
+    at: String,
+    served_by: Option<String>,
+}
+
+fn seen(prior: &[super::record::DriftRecord]) -> BTreeMap<String, FirstSeen> {
     let mut out = BTreeMap::new();
     for r in prior {
         let Some(late) = &r.late_labels else { continue };
         for b in &late.batches {
-            out.entry(b.path.clone())
-                .or_insert((b.sha256.clone(), b.first_seen.clone()));
+            out.entry(b.path.clone()).or_insert_with(|| FirstSeen {
+                sha256: b.sha256.clone(),
+                at: b.first_seen.clone(),
+                served_by: b.served_by.clone(),
+            });
         }
     }
     out
@@ -242,9 +252,11 @@ pub fn run(
     monitor: &str,
     cfg: &MonitorConfig,
     prior: &[super::record::DriftRecord],
-    reference_metric: Option<f64>,
+    judged: Option<&super::Judged>,
     now: DateTime<Utc>,
 ) -> Result<LabelRun> {
+    let reference_metric = judged.and_then(|j| j.metric);
+    let judged_record = judged.map(|j| j.record.clone());
     validate(monitor, cfg)?;
     let (Some(pred_glob), Some(label_glob), Some(key), Some(prediction), Some(label)) = (
         &cfg.predictions,
@@ -268,21 +280,26 @@ pub fn run(
     let on_disk = glob_files(root, pred_glob)?;
     let hashed: Vec<(PathBuf, CurrentFile)> = on_disk
         .par_iter()
-        .map(|p| Ok((p.clone(), hash(root, p)?)))
+        .map(|p| Ok((p.clone(), super::hash_file(root, p)?)))
         .collect::<Result<_>>()?;
     let known = seen(prior);
     let mut batches: Vec<(Batch, Option<PathBuf>)> = Vec::new();
     for (path, file) in &hashed {
-        let (sha256, first_seen) = known
-            .get(&file.path)
-            .cloned()
-            .unwrap_or((file.sha256.clone(), now_text.clone()));
-        let status = if sha256 != file.sha256 {
-            BatchStatus::Changed
-        } else if in_window(&first_seen) {
-            BatchStatus::Joined
-        } else {
+        let first = known.get(&file.path);
+        let (sha256, first_seen, served_by) = match first {
+            Some(f) => (f.sha256.clone(), f.at.clone(), f.served_by.clone()),
+            None => (file.sha256.clone(), now_text.clone(), judged_record.clone()),
+        };
+        // The window first: a batch older than it is history, whatever
+        // happened to its file since.
+        let status = if !in_window(&first_seen) {
             BatchStatus::OutsideWindow
+        } else if sha256 != file.sha256 {
+            BatchStatus::Changed
+        } else if served_by.is_some() && served_by != judged_record {
+            BatchStatus::OtherVersion
+        } else {
+            BatchStatus::Joined
         };
         batches.push((
             Batch {
@@ -293,23 +310,25 @@ pub fn run(
                 status,
                 rows: 0,
                 labelled: 0,
+                served_by,
             },
             Some(path.clone()),
         ));
     }
-    for (path, (sha256, first_seen)) in &known {
-        if hashed.iter().any(|(_, f)| f.path == *path) || !in_window(first_seen) {
+    for (path, f) in &known {
+        if hashed.iter().any(|(_, h)| h.path == *path) || !in_window(&f.at) {
             continue;
         }
         batches.push((
             Batch {
                 path: path.clone(),
-                sha256: sha256.clone(),
-                first_seen: first_seen.clone(),
+                sha256: f.sha256.clone(),
+                first_seen: f.at.clone(),
                 status: BatchStatus::Missing,
                 rows: 0,
                 labelled: 0,
                 found: None,
+                served_by: f.served_by.clone(),
             },
             None,
         ));
@@ -325,12 +344,14 @@ pub fn run(
     let label_files = glob_files(root, label_glob)?;
     let label_hashes: Vec<CurrentFile> = label_files
         .par_iter()
-        .map(|p| hash(root, p))
+        .map(|p| super::hash_file(root, p))
         .collect::<Result<_>>()?;
     let mut truth: HashMap<String, Cell> = HashMap::new();
     let mut duplicate_label_keys = 0u64;
-    if !label_files.is_empty() {
-        let cols = read(&label_files, &[key, label], root)?;
+    // Each label file read on its own, so one without the key or the label
+    // column is named instead of contributing empty rows.
+    for file in &label_files {
+        let cols = read(std::slice::from_ref(file), &[key, label], root)?;
         for (k, l) in cols[0].iter().zip(&cols[1]) {
             let (Some(k), Some(l)) = (k, l) else { continue };
             match truth.entry(key_text(k)) {
@@ -341,7 +362,6 @@ pub fn run(
             }
         }
     }
-
     // Each batch read on its own: a batch missing a column is named.
     let joined: Vec<Joined> = batches
         .par_iter()
@@ -376,7 +396,20 @@ pub fn run(
         reference_metric,
         cfg.max_degradation,
     );
-    if label_files.is_empty() {
+    let own = batches
+        .iter()
+        .filter(|(b, _)| b.status == BatchStatus::Joined)
+        .count();
+    if own == 0 {
+        performance.degraded = false;
+        performance.note = Some(match judged {
+            Some(j) => format!(
+                "no prediction batch served by {} in the window yet",
+                j.version
+            ),
+            None => "no prediction batch in the window".into(),
+        });
+    } else if label_files.is_empty() {
         performance.note = Some(format!("no labels yet (`{label_glob}` matches no file)"));
     } else if performance.rows < min_rows {
         // Reported, not judged.

@@ -101,6 +101,8 @@ pub struct NothingNew {
     /// as it did (1 while drift or degradation is unresolved), without a
     /// second record or a second alert.
     pub still_breached: bool,
+    /// … and it was the model's quality (an `on_breach` rollback applies).
+    pub still_degraded: bool,
 }
 
 /// Expands files and globs (relative to `base`) into sorted, de-duplicated paths.
@@ -285,15 +287,33 @@ pub fn run(
         }
         None => Vec::new(),
     };
-    let judged = cfg.model.as_deref().and_then(|model| {
-        metric_of(
-            model,
-            cfg.guards.as_deref().unwrap_or("production"),
-            cfg.metric.as_deref(),
-        )
-    });
+    // A late-label monitor's metric defaults to accuracy, and the recorded
+    // value it is compared with must be of the same metric.
+    let metric = cfg
+        .metric
+        .as_deref()
+        .or(labels::wanted(cfg).then_some("accuracy"));
+    let judged = cfg
+        .model
+        .as_deref()
+        .and_then(|model| metric_of(model, cfg.guards.as_deref().unwrap_or("production"), metric));
     let reference_metric = judged.as_ref().and_then(|j| j.metric);
     if let (Some(monitor), true) = (&name, labels::wanted(cfg)) {
+        let flag = if req.reference.is_some() {
+            Some("--reference")
+        } else if !req.current.is_empty() {
+            Some("--current")
+        } else if req.columns.is_some() {
+            Some("--columns")
+        } else {
+            None
+        };
+        if let Some(flag) = flag {
+            return Err(Error::invalid_with_hint(
+                format!("`{flag}` does not apply to `{monitor}`, a late-label monitor"),
+                "it reads the batches of its `predictions` glob and the files of its `labels` glob",
+            ));
+        }
         let prior_records: Vec<DriftRecord> = prior.into_iter().map(|(_, r)| r).collect();
         progress("joining labels");
         let run = labels::run(
@@ -301,7 +321,7 @@ pub fn run(
             monitor,
             cfg,
             &prior_records,
-            reference_metric,
+            judged.as_ref(),
             crate::context::now(),
         )?;
         return Ok(MonitorRun::Compared(Box::new(DriftOutcome {
@@ -372,17 +392,15 @@ pub fn run(
         match pick_batch(&root, current, &seen)? {
             Ok(batch) => current = batch,
             Err((newest, reported_in)) => {
-                let still_breached = seen.last().is_some_and(|(_, r)| {
-                    r.dataset_drift
-                        || r.is_degraded()
-                        || r.late_labels.as_ref().is_some_and(|l| l.tampered())
-                });
+                let still_breached = seen.last().is_some_and(|(_, r)| r.breached());
+                let still_degraded = seen.last().is_some_and(|(_, r)| r.is_degraded());
                 return Ok(MonitorRun::NothingNew(NothingNew {
                     monitor,
                     nothing_new: true,
                     newest,
                     reported_in,
                     still_breached,
+                    still_degraded,
                 }));
             }
         }
@@ -408,6 +426,14 @@ pub fn run(
             message: format!("[monitors.{monitor}] drift_share must be between 0 and 1"),
         });
     }
+    if !(opts.null_share_drift > 0.0 && opts.null_share_drift <= 1.0) {
+        return Err(Error::Config {
+            path: crate::config::FILE_NAME.into(),
+            message: format!(
+                "[monitors.{monitor}] null_share_drift must be more than 0 and at most 1"
+            ),
+        });
+    }
     if cfg.metric.is_some() {
         opts.reference_metric = reference_metric;
     }
@@ -417,15 +443,7 @@ pub fn run(
         let hashing = s.spawn(|| {
             current
                 .iter()
-                .map(|p| {
-                    let (sha256, size) = crate::dataset::hash::sha256_file(p)
-                        .map_err(|e| Error::io(format!("cannot read `{}`", p.display()), e))?;
-                    Ok(CurrentFile {
-                        path: display_rel(&root, p),
-                        sha256,
-                        size,
-                    })
-                })
+                .map(|p| hash_file(&root, p))
                 .collect::<Result<Vec<CurrentFile>>>()
         });
         let report = match &resolved.source {
@@ -458,6 +476,17 @@ pub fn run(
     })))
 }
 
+/// A file as a record names it, with its SHA-256 and size.
+pub(crate) fn hash_file(root: &Path, p: &Path) -> Result<CurrentFile> {
+    let (sha256, size) = crate::dataset::hash::sha256_file(p)
+        .map_err(|e| Error::io(format!("cannot read `{}`", p.display()), e))?;
+    Ok(CurrentFile {
+        path: display_rel(root, p),
+        sha256,
+        size,
+    })
+}
+
 /// A file as a record names it: relative to the repository, or — for a
 /// file outside it — `outside/<name>`, never an absolute path (which names
 /// someone's home directory, docs/privacy.md).
@@ -482,10 +511,12 @@ pub fn display_rel(root: &Path, p: &Path) -> String {
 pub fn record(store: &Store, o: &mut DriftOutcome) -> Result<()> {
     let entity = Entity::new(EntityKind::Monitor, &o.monitor)?;
     let degraded = o.degraded();
-    let verdict = match (o.report.dataset_drift, degraded) {
-        (_, true) => "DEGRADED",
-        (true, false) => "DRIFT",
-        (false, false) => "no drift",
+    let tampered = o.late_labels.as_ref().is_some_and(|l| l.tampered());
+    let verdict = match (o.report.dataset_drift, degraded, tampered) {
+        (_, true, _) => "DEGRADED",
+        (_, false, true) => "BATCH CHANGED",
+        (true, false, false) => "DRIFT",
+        (false, false, false) => "no drift",
     };
     let summary = match &o.report.performance {
         Some(p) if o.late_labels.is_some() => format!(

@@ -79,6 +79,17 @@ impl DriftRecord {
         self.degraded || self.report.performance.as_ref().is_some_and(|p| p.degraded)
     }
 
+    /// A finding that fails a run: drift, a degraded model, or a prediction
+    /// batch rewritten after it was served (one definition for the exit
+    /// code of a repeated run, the drift gate and the history).
+    pub fn breached(&self) -> bool {
+        self.dataset_drift || self.is_degraded() || self.tampered()
+    }
+
+    pub fn tampered(&self) -> bool {
+        self.late_labels.as_ref().is_some_and(|l| l.tampered())
+    }
+
     /// Every file the run read as today's data, by content: what the
     /// monitor has seen, whatever the files are called now or when.
     pub fn seen(&self) -> impl Iterator<Item = &str> {

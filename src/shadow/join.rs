@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use crate::drift::load::{Cell, Dtype, Table};
+use crate::drift::load::{key_text, Cell, Dtype, Table};
 use crate::error::{Error, Result};
 
 /// One file's rows: key, a value column (prediction or label), and the
@@ -45,16 +45,6 @@ fn open(path: &Path) -> Result<Table> {
     })
 }
 
-/// The text of a key cell: integers without a fractional part, so `123`
-/// from a CSV and `123.0` from a float column are the same key.
-fn key_text(c: &Cell) -> String {
-    match c {
-        Cell::Text(s) => s.clone(),
-        Cell::Num(x) if x.fract() == 0.0 && x.abs() < 1e15 => format!("{}", *x as i64),
-        Cell::Num(x) => x.to_string(),
-    }
-}
-
 /// Reads `key`, `value` and (if present in this file) `slice` from `path`.
 /// `shown` is how the file is named in messages. A missing key or value
 /// column, or a key on two rows, is an error naming the file and column.
@@ -68,7 +58,19 @@ pub fn read(
 ) -> Result<Keyed> {
     let table = open(path)?;
     let missing = |col: &str, what: &str| {
-        let names: Vec<&str> = table.schema().iter().map(|(n, _)| n.as_str()).collect();
+        // A file without a header has its first row for column names: a
+        // name that looks like a value is counted, never printed.
+        let all: Vec<&str> = table.schema().iter().map(|(n, _)| n.as_str()).collect();
+        let mut names: Vec<&str> = all
+            .iter()
+            .copied()
+            .filter(|n| n.parse::<f64>().is_err() && crate::privacy::identifier_kind(n).is_none())
+            .collect();
+        let hidden = all.len() - names.len();
+        let note = format!("{hidden} that look like values: does the file have a header?");
+        if hidden > 0 {
+            names.push(&note);
+        }
         Error::invalid_with_hint(
             format!("`{shown}` has no {what} column `{col}`"),
             format!(

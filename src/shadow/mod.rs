@@ -601,6 +601,28 @@ fn slices(
             "slice by a category (region, segment, channel); identifiers never enter a record",
         ));
     }
+    // The same limits as logged slice metrics (docs/fairness.md): a value a
+    // slice label may not carry, or more slices than a category column has,
+    // means the column is not a category — refused, never recorded.
+    if groups.len() > crate::run::slices::MAX_SLICES {
+        return Err(Error::invalid_with_hint(
+            format!(
+                "`--slice {column}` has {} values, more than the {} slices a comparison keeps",
+                groups.len(),
+                crate::run::slices::MAX_SLICES
+            ),
+            "slice by a category (region, segment, channel)",
+        ));
+    }
+    if let Some(why) = groups
+        .keys()
+        .find_map(|v| crate::run::slices::check_value(column, v).err())
+    {
+        return Err(Error::invalid_with_hint(
+            format!("`--slice {column}`: {why}"),
+            "slice by a category (region, segment, channel)",
+        ));
+    }
     let mut dropped = 0u64;
     let mut values = Vec::new();
     for (value, rows) in &groups {

@@ -141,7 +141,7 @@ fn labels_a_month_late_degrade_the_monitor_which_rolls_production_back_once() {
     // first seen in October; the rollback names the report.
     let o = repo
         .mlops(&["drift", "quality", "--json", "--no-record"])
-        .code(1)
+        .ok()
         .json();
     let batch = &o["late_labels"]["batches"][0];
     assert_eq!(batch["path"], "served/2026-10.csv");
@@ -152,7 +152,9 @@ fn labels_a_month_late_degrade_the_monitor_which_rolls_production_back_once() {
             .starts_with("2026-10-31"),
         "{batch}"
     );
-    assert_eq!(batch["labelled"], 300);
+    // Served by 0.2.0 (its record), so it no longer judges 0.1.0.
+    assert_eq!(batch["status"], "other-version", "{batch}");
+    assert!(batch["served_by"].as_str().unwrap().starts_with("sha256:"));
     let sum = std::process::Command::new("sha256sum")
         .arg(repo.path.join("served/2026-10.csv"))
         .output()
@@ -187,8 +189,31 @@ fn labels_a_month_late_degrade_the_monitor_which_rolls_production_back_once() {
         "{report}"
     );
 
-    // The next run finds 0.1.0 degraded too (0.86 recorded): exactly once.
-    let out = at(&repo, "2026-12-01T23:00:00Z", &["drift", "quality"]).code(1);
+    // October's batch was served by 0.2.0: it does not judge 0.1.0, which
+    // has served nothing yet.
+    let out = at(&repo, "2026-12-01T23:00:00Z", &["drift", "quality"]).ok();
+    assert!(
+        out.stdout.contains("no prediction batch served by 0.1.0"),
+        "{}",
+        out.stdout
+    );
+    // December: 0.1.0's own batch, and labels as bad for it — degraded
+    // (0.86 recorded), but production is not rolled back a second time.
+    csv(
+        &repo,
+        "served/2026-12.csv",
+        "id,score",
+        (0..200).map(|i| format!("dec-{i:05},{:.3}", ((i * 37) % 100) as f64 / 100.0)),
+    );
+    at(&repo, "2026-12-02T23:00:00Z", &["drift", "quality"]).ok();
+    csv(
+        &repo,
+        "labels/2026-12.csv",
+        "id,churned",
+        (0..200).map(|i| format!("dec-{i:05},{}", u8::from((i * 53) % 7 < 3))),
+    );
+    let out = at(&repo, "2026-12-31T23:00:00Z", &["drift", "quality"]).code(1);
+    assert!(out.stdout.contains("200 labelled row(s)"), "{}", out.stdout);
     assert!(
         out.stderr.contains("by an automatic rollback already"),
         "{}",
@@ -213,7 +238,7 @@ fn labels_a_month_late_degrade_the_monitor_which_rolls_production_back_once() {
         "served/2026-10.csv",
         &served.replace("cust-00001,", "cust-00001,0.99"),
     );
-    let out = at(&repo, "2026-12-02T23:00:00Z", &["drift", "quality"]).code(1);
+    let out = at(&repo, "2027-01-02T23:00:00Z", &["drift", "quality"]).code(1);
     assert!(
         out.stderr
             .contains("`served/2026-10.csv` changed since it was first seen"),
@@ -221,13 +246,7 @@ fn labels_a_month_late_degrade_the_monitor_which_rolls_production_back_once() {
         out.stderr
     );
     std::fs::remove_file(repo.path.join("served/2026-10.csv")).unwrap();
-    csv(
-        &repo,
-        "served/2026-12.csv",
-        "id,score",
-        ["cust-99999,0.5".to_string()],
-    );
-    let out = at(&repo, "2026-12-03T23:00:00Z", &["drift", "quality"]);
+    let out = at(&repo, "2027-01-03T23:00:00Z", &["drift", "quality"]).code(1);
     assert!(
         out.stderr
             .contains("`served/2026-10.csv` (first seen on 2026-10-31"),
@@ -237,7 +256,10 @@ fn labels_a_month_late_degrade_the_monitor_which_rolls_production_back_once() {
 
     // No key reached any git object.
     let dump = objects(&repo);
-    assert!(!dump.contains("cust-00017"), "a customer key in a record");
+    assert!(
+        !dump.contains("cust-") && !dump.contains("dec-0"),
+        "a customer key in a record"
+    );
     assert!(dump.contains("served/2026-10.csv"));
 }
 
@@ -288,6 +310,25 @@ fn a_late_label_monitor_with_missing_settings_or_columns_is_exit_2() {
         .git(&["rev-parse", "-q", "--verify", "refs/mlops/monitors/q"])
         .stdout
         .is_empty());
+    // A misspelt metric and a flag that does not apply are exit 2 too.
+    repo.commit_file(
+        "mlops.toml",
+        "[monitors.q]\npredictions = \"served/*.csv\"\nlabels = \"labels/*.csv\"\nkey = \"id\"\nprediction = \"score\"\nlabel = \"y\"\nmetric = \"acuracy\"\n",
+    );
+    let out = repo.mlops(&["drift", "q"]).code(2);
+    assert!(
+        out.stderr.contains("metric `acuracy` is not one of"),
+        "{}",
+        out.stderr
+    );
+    let out = repo
+        .mlops(&["drift", "q", "--current", "served/a.csv"])
+        .code(2);
+    assert!(
+        out.stderr.contains("`--current` does not apply"),
+        "{}",
+        out.stderr
+    );
 }
 
 const INPUTS: &str = r#"
@@ -338,6 +379,11 @@ fn a_monitor_reads_one_new_batch_per_run_and_a_fresh_clone_agrees() {
             .len()
     };
     assert_eq!(n(&repo), 1);
+    // A scheduled job asking for JSON gets JSON, in the file it names.
+    repo.mlops(&["drift", "inputs", "--format", "json", "--out", "same.json"])
+        .code(1);
+    let same: serde_json::Value = serde_json::from_str(&repo.read("same.json")).unwrap();
+    assert_eq!(same[0]["nothing_new"], true, "{same}");
     // A fresh clone (new file times) knows the batch by its content.
     let remote = repo.sibling("remote.git");
     repo.git(&["init", "-q", "--bare", remote.to_str().unwrap()])
