@@ -185,7 +185,9 @@ impl Prepared {
     }
 }
 
-/// How often each of `n` rows appears in a resample.
+/// How often each of `n` rows appears in a resample (the tests' way to
+/// hold the weighted metrics to `evaluate` on rows written out).
+#[cfg(test)]
 pub fn weights(n: usize, rows: &[usize]) -> Vec<u32> {
     let mut w = vec![0u32; n];
     for &i in rows {

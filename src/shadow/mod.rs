@@ -235,17 +235,11 @@ fn compare(metric: &str, d: &Labelled) -> (MetricComparison, Option<String>) {
     let ci = match (&prepared, difference) {
         ([Some(f0), Some(f1)], Some(_)) if d.paired => {
             let n = d.rows(0);
-            bootstrap::paired(n, |rows| {
-                let w = fast::weights(n, rows);
-                Some(f1.value(metric, &w)? - f0.value(metric, &w)?)
-            })
+            bootstrap::paired(n, |w| Some(f1.value(metric, w)? - f0.value(metric, w)?))
         }
         ([Some(f0), Some(f1)], Some(_)) => {
             let n = [d.rows(0), d.rows(1)];
-            bootstrap::independent(n, |arm, rows| {
-                let w = fast::weights(n[arm], rows);
-                [f0, f1][arm].value(metric, &w)
-            })
+            bootstrap::independent(n, |arm, w| [f0, f1][arm].value(metric, w))
         }
         _ => None,
     };
