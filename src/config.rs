@@ -354,7 +354,58 @@ impl Config {
                 }
             }
         }
+        // A misspelt contract rule must not weaken it silently: `severity =
+        // "Error"` would otherwise read as a warning.
+        for (name, d) in &self.datasets {
+            let Some(contract) = &d.contract else {
+                continue;
+            };
+            for (col, rule) in &contract.columns {
+                let at = format!("[datasets.{name}.contract.columns.{col}]");
+                if let Some(s) = rule
+                    .severity
+                    .as_deref()
+                    .filter(|s| !["error", "warn"].contains(s))
+                {
+                    return Err(bad(format!(
+                        "{at} severity: `{s}` is not one of error, warn"
+                    )));
+                }
+                if let Some(k) = rule
+                    .kind
+                    .as_deref()
+                    .filter(|k| !["int", "float", "string", "bool"].contains(k))
+                {
+                    return Err(bad(format!(
+                        "{at} type: `{k}` is not one of int, float, string, bool"
+                    )));
+                }
+                if matches!(rule.kind.as_deref(), Some("string" | "bool"))
+                    && (rule.min.is_some() || rule.max.is_some())
+                {
+                    return Err(bad(format!(
+                        "{at}: min and max apply to int and float columns only"
+                    )));
+                }
+                if let (Some(lo), Some(hi)) = (rule.min, rule.max) {
+                    if lo > hi {
+                        return Err(bad(format!("{at}: min {lo} is above max {hi}")));
+                    }
+                }
+            }
+        }
         for (name, m) in &self.monitors {
+            if let (Some(stage), Some(model)) =
+                (&m.guards, m.model.as_ref().and_then(|x| self.models.get(x)))
+            {
+                if !model.stages.iter().any(|s| s == stage) {
+                    return Err(bad(format!(
+                        "[monitors.{name}] guards: `{stage}` is not a stage of model `{}` (its stages: {})",
+                        m.model.as_deref().unwrap_or(""),
+                        model.stages.join(", ")
+                    )));
+                }
+            }
             match m.on_breach.as_deref() {
                 None | Some("alert") => {}
                 Some("rollback") if m.model.is_some() && m.max_degradation.is_some() => {}

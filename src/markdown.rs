@@ -13,6 +13,8 @@ pub fn escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 8);
     let mut prev: Option<char> = None;
     let mut chars = s.chars().peekable();
+    // Once, not per `:` (a long value full of colons was quadratic).
+    let has_scheme = s.contains("://");
     while let Some(c) = chars.next() {
         match c {
             '\\' => out.push_str("\\\\"),
@@ -44,7 +46,7 @@ pub fn escape(s: &str) -> String {
                 }
             }
             // `https://…` is autolinked: `:` becomes an HTML entity.
-            ':' if s[..].contains("://") && chars.peek() == Some(&'/') => out.push_str("&#58;"),
+            ':' if has_scheme && chars.peek() == Some(&'/') => out.push_str("&#58;"),
             _ => out.push(c),
         }
         prev = Some(c);

@@ -404,13 +404,24 @@ fn check(g: &Globals, a: CheckArgs) -> anyhow::Result<ExitCode> {
     let config = crate::config::Config::load(&root)?;
     let single = a.targets[0].to_string_lossy().to_string();
     let (dataset, files): (String, Vec<(PathBuf, String)>) = match &a.contract {
-        Some(d) => (
-            d.clone(),
-            a.targets
-                .iter()
-                .map(|p| (g.dir.join(p), p.display().to_string()))
-                .collect(),
-        ),
+        Some(d) => {
+            // Files named on the command line are checked as named, and
+            // each must be a data file: a folder or a `.txt` checked as
+            // "nothing wrong" would be a pass that checked nothing.
+            let mut files = Vec::new();
+            for p in &a.targets {
+                let full = g.dir.join(p);
+                if !full.is_file() || crate::drift::Format::of(&full).is_none() {
+                    return Err(crate::Error::invalid_with_hint(
+                        format!("`{}` is not a CSV, TSV, Parquet or NDJSON file", p.display()),
+                        "name the data files to check; a pinned dataset is checked by its name alone",
+                    )
+                    .into());
+                }
+                files.push((full, p.display().to_string()));
+            }
+            (d.clone(), files)
+        }
         None if a.targets.len() == 1 && !g.dir.join(&a.targets[0]).exists() => {
             let lock = crate::dataset::lock::Lock::load(&root)?;
             let pin = lock.datasets.get(&single).ok_or_else(|| {
@@ -430,11 +441,19 @@ fn check(g: &Globals, a: CheckArgs) -> anyhow::Result<ExitCode> {
                 },
             )
             .map_err(ops::scan_error)?;
-            let files = scanned
+            let files: Vec<(PathBuf, String)> = scanned
                 .files
                 .into_iter()
+                .filter(|f| crate::drift::Format::of(&f.abs_path).is_some())
                 .map(|f| (f.abs_path, f.rel_path))
                 .collect();
+            if files.is_empty() {
+                return Err(crate::Error::invalid_with_hint(
+                    format!("dataset `{single}` has no CSV, TSV, Parquet or NDJSON file to check"),
+                    "a contract applies to tabular files",
+                )
+                .into());
+            }
             (single.clone(), files)
         }
         None => {

@@ -34,7 +34,8 @@ pub struct Args {
     /// Write the formatted report to this file (stdout gets the verdict).
     #[arg(long)]
     out: Option<PathBuf>,
-    /// Do not record this run on the monitor's history.
+    /// Record nothing: neither this run on the monitor's history nor an
+    /// automatic rollback it would cause.
     #[arg(long)]
     no_record: bool,
     /// Record nothing and roll nothing back: say what an `on_breach`
@@ -168,7 +169,7 @@ pub fn run(g: &Globals, a: Args) -> anyhow::Result<ExitCode> {
                 &n.monitor,
                 cfg,
                 n.reported_in.as_deref(),
-                a.dry_run,
+                a.dry_run || a.no_record,
             )?;
             if let Some(action) = action
                 .filter(|a| !matches!(a, crate::registry::autorollback::Action::Skipped { .. }))
@@ -289,7 +290,7 @@ pub fn run(g: &Globals, a: Args) -> anyhow::Result<ExitCode> {
                 &o.monitor,
                 cfg,
                 o.record_id.as_deref(),
-                a.dry_run,
+                a.dry_run || a.no_record,
             )?
             .map(|a| describe(&a)),
             None => None,

@@ -198,7 +198,9 @@ pub struct Judged {
 pub type MetricLookup<'a> = &'a dyn Fn(&str, &str, Option<&str>) -> Option<Judged>;
 
 /// The batch to compare, or the newest file and the record that reported it.
-type Picked = std::result::Result<Vec<PathBuf>, (String, Option<String>)>;
+/// The batch comes with its hash, which the record needs: the file is read
+/// once.
+type Picked = std::result::Result<Option<(PathBuf, CurrentFile)>, (String, Option<String>)>;
 
 /// One batch per run (docs/monitoring.md, "One batch per run"): of the
 /// files a configured glob matches, the newest by name — unless this
@@ -211,17 +213,16 @@ fn pick_batch(
     prior: &[&(String, DriftRecord)],
 ) -> Result<Picked> {
     let Some(newest) = files.pop() else {
-        return Ok(Ok(files));
+        return Ok(Ok(None));
     };
-    let (sha256, _) = crate::dataset::hash::sha256_file(&newest)
-        .map_err(|e| Error::io(format!("cannot read `{}`", newest.display()), e))?;
+    let file = hash_file(root, &newest)?;
     match prior
         .iter()
         .rev()
-        .find(|(_, r)| r.seen().any(|s| s == sha256))
+        .find(|(_, r)| r.seen().any(|s| s == file.sha256))
     {
-        Some((id, _)) => Ok(Err((display_rel(root, &newest), Some(id.clone())))),
-        None => Ok(Ok(vec![newest])),
+        Some((id, _)) => Ok(Err((file.path, Some(id.clone())))),
+        None => Ok(Ok(Some((newest, file)))),
     }
 }
 
@@ -371,6 +372,7 @@ pub fn run(
     let monitor = name.unwrap_or_else(|| adhoc_name(&resolved.info));
     crate::names::validate(&monitor)?;
     let overrides = overrides(&monitor, cfg)?;
+    let mut hashed: Option<Vec<CurrentFile>> = None;
     if from_config && cfg.batch.as_deref() != Some("all") {
         // Looking without recording compares the newest file, seen or not;
         // a new version in the guarded stage, or a new reference, is judged
@@ -390,7 +392,10 @@ pub fn run(
             })
             .collect();
         match pick_batch(&root, current, &seen)? {
-            Ok(batch) => current = batch,
+            Ok(batch) => {
+                current = batch.iter().map(|(p, _)| p.clone()).collect();
+                hashed = batch.map(|(_, f)| vec![f]);
+            }
             Err((newest, reported_in)) => {
                 let still_breached = seen.last().is_some_and(|(_, r)| r.breached());
                 let still_degraded = seen.last().is_some_and(|(_, r)| r.is_degraded());
@@ -414,7 +419,7 @@ pub fn run(
         metric: cfg.metric.clone(),
         reference_metric: None,
         max_degradation: cfg.max_degradation,
-        privacy: crate::config::Config::load(&store.root())?.privacy,
+        privacy: config.privacy.clone(),
         null_share_drift: cfg
             .null_share_drift
             .unwrap_or(crate::drift::report::NULL_SHARE_DRIFT),
@@ -440,11 +445,12 @@ pub fn run(
     // Hashing today's files (for the record) runs beside the comparison:
     // both read the same bytes, and the hash alone is ~15% of a large run.
     let (current_files, report) = std::thread::scope(|s| {
-        let hashing = s.spawn(|| {
-            current
+        let hashing = s.spawn(|| match hashed {
+            Some(files) => Ok(files),
+            None => current
                 .iter()
                 .map(|p| hash_file(&root, p))
-                .collect::<Result<Vec<CurrentFile>>>()
+                .collect::<Result<Vec<CurrentFile>>>(),
         });
         let report = match &resolved.source {
             reference::Source::Files(files) => {
@@ -543,7 +549,6 @@ pub fn record(store: &Store, o: &mut DriftOutcome) -> Result<()> {
         share: o.report.share,
         drifted: o.report.drifted as u64,
         tested: o.report.tested as u64,
-        degraded,
         late_labels: o.late_labels.clone(),
         judged: o.judged.clone(),
         report: record::recorded(&o.report)?,

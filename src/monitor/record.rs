@@ -16,8 +16,9 @@ use crate::drift::{Performance, Report};
 use crate::error::{Error, Result};
 
 pub const KIND: &str = "drift-report";
-/// 2: `degraded` and `late_labels` at the top; `reference` optional (a
-/// late-label monitor compares with the model's recorded metric only).
+/// 2: `late_labels` and `judged`; `reference` optional (a late-label
+/// monitor compares with the model's recorded metric only). Whether the
+/// model degraded is read from the report's performance, never stored twice.
 pub const SCHEMA: u64 = 2;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -35,10 +36,6 @@ pub struct DriftRecord {
     pub share: f64,
     pub drifted: u64,
     pub tested: u64,
-    /// The model's quality fell beyond `max_degradation`. Older records say
-    /// so only inside the report; [`DriftRecord::is_degraded`] reads both.
-    #[serde(default)]
-    pub degraded: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub late_labels: Option<LateLabels>,
     /// The model version the run judged, so a new version in the guarded
@@ -76,7 +73,7 @@ pub struct RecordedColumn {
 
 impl DriftRecord {
     pub fn is_degraded(&self) -> bool {
-        self.degraded || self.report.performance.as_ref().is_some_and(|p| p.degraded)
+        self.report.performance.as_ref().is_some_and(|p| p.degraded)
     }
 
     /// A finding that fails a run: drift, a degraded model, or a prediction

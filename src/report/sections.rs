@@ -680,38 +680,13 @@ fn fairness_facts(metrics: &std::collections::BTreeMap<String, f64>) -> Vec<Stri
 
 /// `YYYY-MM-DD…` plus `days`, as a date.
 fn add_days(at: &str, days: u32) -> String {
-    let date = &at[..at.len().min(10)];
-    let parsed = chrono_like(date);
-    match parsed {
-        Some(n) => from_days(n + i64::from(days)),
-        None => format!("{date} + {days} days"),
-    }
-}
-
-/// Days since 1970-01-01 of `YYYY-MM-DD` (civil calendar).
-fn chrono_like(d: &str) -> Option<i64> {
-    let mut p = d.split('-').map(|x| x.parse::<i64>().ok());
-    let (y, m, d) = (p.next()??, p.next()??, p.next()??);
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    Some(era * 146_097 + doe - 719_468)
-}
-
-fn from_days(z: i64) -> String {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!("{y:04}-{m:02}-{d:02}")
+    // `get`, not slicing: a date with a multi-byte character must not panic.
+    let date = at.get(..10).unwrap_or(at);
+    chrono::NaiveDate::parse_from_str(date, "%Y-%m-%d")
+        .ok()
+        .and_then(|d| d.checked_add_days(chrono::Days::new(u64::from(days))))
+        .map(|d| d.format("%Y-%m-%d").to_string())
+        .unwrap_or_else(|| format!("{date} + {days} days"))
 }
 
 /// What a monitor does when it finds the model degraded, for the plan.
@@ -731,5 +706,6 @@ mod tests {
     fn dates_add_across_years() {
         assert_eq!(super::add_days("2026-03-01T09:00:00Z", 365), "2027-03-01");
         assert_eq!(super::add_days("2024-02-28", 2), "2024-03-01");
+        assert_eq!(super::add_days("2026-03-0€", 1), "2026-03-0€ + 1 days");
     }
 }

@@ -213,3 +213,44 @@ fn contracts_stop_bad_data_before_it_is_recorded_or_trained_on_and_gate_promotio
         out.stdout
     );
 }
+
+#[test]
+fn a_misspelt_contract_or_monitor_rule_is_a_config_error_not_a_weaker_rule() {
+    let repo = Repo::new();
+    for (toml, expected) in [
+        (
+            "[datasets.d.contract.columns.x]\nseverity = \"Error\"\n",
+            "[datasets.d.contract.columns.x] severity: `Error` is not one of error, warn",
+        ),
+        (
+            "[datasets.d.contract.columns.x]\ntype = \"integer\"\n",
+            "type: `integer` is not one of int, float, string, bool",
+        ),
+        (
+            "[datasets.d.contract.columns.x]\ntype = \"string\"\nmin = 0\n",
+            "min and max apply to int and float columns only",
+        ),
+        (
+            "[models.m]\nstages = [\"production\"]\n[monitors.q]\nmodel = \"m\"\nguards = \"prod\"\n",
+            "[monitors.q] guards: `prod` is not a stage of model `m`",
+        ),
+    ] {
+        repo.write("mlops.toml", toml);
+        let out = repo.mlops(&["config"]).code(2);
+        assert!(out.stderr.contains(expected), "{toml}: {}", out.stderr);
+    }
+    // Checking a folder or a non-data file is not a pass that checked nothing.
+    repo.write("mlops.toml", "[datasets.d.contract]\nmin_rows = 1\n");
+    repo.write("notes/readme.txt", "hello");
+    for target in ["notes", "notes/readme.txt"] {
+        let out = repo
+            .mlops(&["data", "check", target, "--contract", "d"])
+            .code(2);
+        assert!(
+            out.stderr
+                .contains("is not a CSV, TSV, Parquet or NDJSON file"),
+            "{}",
+            out.stderr
+        );
+    }
+}
